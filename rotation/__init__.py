@@ -1,0 +1,72 @@
+"""Rotate AWS Secrets Manager secrets: a protocol core, database engines and a CLI.
+
+Importing this package imports no database driver; each engine imports its driver when it first
+connects. Lambda entry points live at ``rotation.engines.<engine>.single_user_handler`` and
+``rotation.engines.<engine>.alternating_users_handler``.
+"""
+
+from __future__ import annotations
+
+from rotation.core.config import PasswordPolicy, Settings
+from rotation.core.database import TLS, DatabaseHandler, TLSMode
+from rotation.core.errors import (
+    ConfigurationError,
+    ConnectError,
+    DriverNotInstalledError,
+    EngineError,
+    InvalidEventError,
+    LoginFailedError,
+    NotPendingError,
+    RotationDisabledError,
+    RotationError,
+    RotationStateError,
+    SecretFormatError,
+    SecretMismatchError,
+    SecretsManagerError,
+    SecretTestFailedError,
+    UnknownVersionError,
+    UserManagementError,
+    UsernameTooLongError,
+)
+from rotation.core.event import RotationEvent, Step
+from rotation.core.handler import Rotation, RotationHandler
+from rotation.core.registry import engine_class
+from rotation.core.secret import DatabaseSecret
+from rotation.core.strategies import AlternatingUsers, SingleUser, Strategy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TLS",
+    "AlternatingUsers",
+    "ConfigurationError",
+    "ConnectError",
+    "DatabaseHandler",
+    "DatabaseSecret",
+    "DriverNotInstalledError",
+    "EngineError",
+    "InvalidEventError",
+    "LoginFailedError",
+    "NotPendingError",
+    "PasswordPolicy",
+    "Rotation",
+    "RotationDisabledError",
+    "RotationError",
+    "RotationEvent",
+    "RotationHandler",
+    "RotationStateError",
+    "SecretFormatError",
+    "SecretMismatchError",
+    "SecretTestFailedError",
+    "SecretsManagerError",
+    "Settings",
+    "SingleUser",
+    "Step",
+    "Strategy",
+    "TLSMode",
+    "UnknownVersionError",
+    "UserManagementError",
+    "UsernameTooLongError",
+    "__version__",
+    "engine_class",
+]

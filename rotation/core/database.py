@@ -1,0 +1,237 @@
+"""Rotation of database credentials: the core's half of every database engine.
+
+:class:`DatabaseHandler` turns the generic hooks of :class:`~rotation.core.handler.RotationHandler`
+into a small set of engine primitives. An engine subclass declares its facts as class
+attributes and implements:
+
+* :meth:`DatabaseHandler.open_connection` — connect with given credentials and TLS mode;
+* :meth:`DatabaseHandler.set_password` — change the logged-in user's own password;
+* :meth:`DatabaseHandler.set_user_password` — as the admin, set another user's password;
+* :meth:`DatabaseHandler.create_user_like` — as the admin, create or refresh the clone so it has
+  the password and exactly the privileges of the original;
+* :meth:`DatabaseHandler.check` — the query that proves a session works.
+
+The login order, the TLS policy and the confused-deputy checks live here and in
+:mod:`rotation.core.strategies`, never in an engine.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from rotation.core.errors import (
+    ConnectError,
+    DriverNotInstalledError,
+    LoginFailedError,
+    SecretTestFailedError,
+)
+from rotation.core.handler import Rotation, RotationHandler
+from rotation.core.secret import DatabaseSecret
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import ModuleType
+
+    from rotation.core.strategies import Strategy
+
+C = TypeVar("C")
+
+
+class TLSMode(enum.Enum):
+    """How a connection protects its traffic."""
+
+    VERIFIED = "verified"  # TLS, certificate chain and host name checked
+    PLAINTEXT = "plaintext"
+
+
+@dataclass(frozen=True)
+class TLS:
+    """The TLS settings for one connection attempt."""
+
+    mode: TLSMode
+    ca_file: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether the connection uses TLS."""
+        return self.mode is TLSMode.VERIFIED
+
+
+class DatabaseHandler(RotationHandler, Generic[C]):
+    """Rotate the credentials of a database user, single user or alternating users.
+
+    Attributes:
+        engine: Registry name of the engine (``postgresql``, ``mysql``, ...).
+        display_name: Human name for messages.
+        engine_values: Values of the secret's ``engine`` key this engine accepts.
+        admin_engine_values: Values accepted in the admin (``masterarn``) secret.
+        default_port: Port when the secret has none.
+        default_dbname: Database when the secret has none.
+        dbname_required: Whether a secret must name a database.
+        max_username_length: Longest user name the engine accepts (servers may say otherwise,
+            see :meth:`username_limit`).
+        clone_suffix: Appended to the user name to form the alternate user.
+        driver_module: The driver's import name.
+        extra: The pip extra that installs the driver.
+    """
+
+    display_name: ClassVar[str]
+    engine_values: ClassVar[frozenset[str]]
+    admin_engine_values: ClassVar[frozenset[str]]
+    default_port: ClassVar[int]
+    default_dbname: ClassVar[str | None] = None
+    dbname_required: ClassVar[bool] = False
+    max_username_length: ClassVar[int]
+    clone_suffix: ClassVar[str] = "_clone"
+    driver_module: ClassVar[str]
+    extra: ClassVar[str]
+
+    def __init__(self, strategy: Strategy | str = "single", **kwargs: Any) -> None:
+        """Create a handler for one strategy (``"single"``, ``"alternating"`` or an instance)."""
+        from rotation.core.strategies import strategy_named
+
+        super().__init__(**kwargs)
+        self.strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
+
+    # -- wiring of the generic hooks ----------------------------------------------------------
+
+    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
+        """Validate a decoded secret for this engine."""
+        return DatabaseSecret.parse(value, self, admin=admin)
+
+    def generate_secret(self, current: dict[str, Any]) -> dict[str, Any]:
+        """Return the pending value: the strategy's username and a new password."""
+        secret = self.parse_secret(current)
+        username = self.strategy.pending_username(self, secret)
+        return secret.replace_credentials(username, self.generate_password())
+
+    def set_secret(self, rotation: Rotation) -> None:
+        """Make the database accept the pending credentials, as the strategy prescribes."""
+        current = self.parse_secret(rotation.current())
+        pending = self.parse_secret(rotation.pending())
+        self.strategy.set_secret(self, rotation, current, pending)
+
+    def test_secret(self, rotation: Rotation) -> None:
+        """Log in with the pending credentials and run the engine's check."""
+        pending = self.parse_secret(rotation.pending())
+        try:
+            with self.connect(pending) as conn:
+                self.check(conn)
+        except LoginFailedError as exc:
+            raise SecretTestFailedError(
+                f"the pending credentials of user {pending.username!r} do not log in"
+            ) from exc
+        self.logger.info("pending credentials log in", extra={"username": pending.username})
+
+    # -- connections and TLS ------------------------------------------------------------------
+
+    def tls_attempts(self, secret: DatabaseSecret) -> list[TLS]:
+        """Return the TLS modes to try, in order, for a secret.
+
+        ``ssl: true`` and an absent ``ssl`` mean verified TLS; ``ssl: false`` means plaintext.
+        Only when ``ssl`` is absent and the plaintext fallback setting is on is plaintext tried
+        after a failed TLS attempt.
+        """
+        verified = TLS(TLSMode.VERIFIED, self.settings.tls_ca_file)
+        if secret.ssl is False:
+            return [TLS(TLSMode.PLAINTEXT)]
+        if secret.ssl is None and self.settings.tls_allow_plaintext_fallback:
+            return [verified, TLS(TLSMode.PLAINTEXT)]
+        return [verified]
+
+    @contextmanager
+    def connect(self, secret: DatabaseSecret) -> Iterator[C]:
+        """Open a connection with a secret's credentials, under the TLS policy, and close it.
+
+        Raises:
+            LoginFailedError: The server rejected the credentials (never retried in plaintext).
+            ConnectError: The server could not be reached or TLS failed.
+        """
+        attempts = self.tls_attempts(secret)
+        for index, tls in enumerate(attempts):
+            try:
+                conn = self.open_connection(secret, tls)
+                break
+            except LoginFailedError:
+                raise
+            except ConnectError as exc:
+                if index + 1 == len(attempts):
+                    raise
+                self.logger.warning(
+                    "TLS connection failed; falling back to PLAINTEXT because "
+                    "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK is set",
+                    extra={"host": secret.host, "port": secret.port, "reason": str(exc)},
+                )
+        try:
+            yield conn
+        finally:
+            self.close_connection(conn)
+
+    @classmethod
+    def driver(cls) -> ModuleType:
+        """Import the engine's driver on first use.
+
+        Raises:
+            DriverNotInstalledError: The driver is not installed; the message names the extra.
+        """
+        try:
+            return importlib.import_module(cls.driver_module)
+        except ImportError:
+            raise DriverNotInstalledError(cls.engine, cls.driver_module, cls.extra) from None
+
+    # -- engine primitives --------------------------------------------------------------------
+
+    def open_connection(self, secret: DatabaseSecret, tls: TLS) -> C:
+        """Connect to the database (hook).
+
+        Raises:
+            LoginFailedError: The server rejected the credentials.
+            ConnectError: Anything else prevented a session.
+        """
+        raise NotImplementedError(
+            "subclasses of DatabaseHandler must provide an open_connection() method"
+        )
+
+    def close_connection(self, conn: C) -> None:
+        """Close a connection, ignoring errors (hook; default calls ``conn.close()``)."""
+        # A failed close must not hide the step's outcome.
+        with suppress(Exception):
+            conn.close()  # type: ignore[attr-defined]
+
+    def set_password(self, conn: C, username: str, password: str, old_password: str) -> None:
+        """As ``username``, change its own password (hook; single user).
+
+        ``old_password`` is the password this session logged in with, for engines whose
+        statement requires it.
+        """
+        raise NotImplementedError(
+            "subclasses of DatabaseHandler must provide a set_password() method"
+        )
+
+    def set_user_password(self, conn: C, username: str, password: str) -> None:
+        """As the admin, set the password of an existing user (hook; alternating users)."""
+        raise NotImplementedError(
+            "subclasses of DatabaseHandler must provide a set_user_password() method"
+        )
+
+    def create_user_like(self, conn: C, username: str, template: str, password: str) -> None:
+        """As the admin, make ``username`` a login with ``password`` and ``template``'s rights.
+
+        Must be idempotent and complete the job when re-run after a crash at any statement:
+        create the user if missing, set the password, then add whatever privileges it lacks.
+        """
+        raise NotImplementedError(
+            "subclasses of DatabaseHandler must provide a create_user_like() method"
+        )
+
+    def username_limit(self, conn: C) -> int:
+        """Return the longest user name the connected server accepts (hook)."""
+        return self.max_username_length
+
+    def check(self, conn: C) -> None:
+        """Run the query that proves a session works (hook)."""
+        raise NotImplementedError("subclasses of DatabaseHandler must provide a check() method")

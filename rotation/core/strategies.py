@@ -1,0 +1,230 @@
+"""The two rotation strategies: single user and alternating users.
+
+A strategy decides which user the pending secret names, which credentials setSecret logs in
+with, and what it asks the engine to do. Both are engine-independent.
+
+Single user: the user changes its own password. setSecret logs in with AWSCURRENT first, so a
+normal rotation causes no failed login; only when that is rejected does it probe AWSPENDING
+(an earlier attempt already set it) and then AWSPREVIOUS.
+
+Alternating users: the admin from ``masterarn`` sets the password of the user that is not
+current, creating ``<user><suffix>`` with the original's privileges the first time. The current
+credentials must log in before the admin acts, and all secrets must name the same server.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rotation.core.errors import (
+    ConfigurationError,
+    LoginFailedError,
+    SecretFormatError,
+    SecretMismatchError,
+    UsernameTooLongError,
+)
+from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
+
+if TYPE_CHECKING:
+    from rotation.core.database import DatabaseHandler
+    from rotation.core.handler import Rotation
+    from rotation.core.secret import DatabaseSecret
+
+
+class Strategy(ABC):
+    """How a database credential is rotated."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+        """Return the username the pending secret will hold."""
+
+    @abstractmethod
+    def set_secret(
+        self,
+        handler: DatabaseHandler[Any],
+        rotation: Rotation,
+        current: DatabaseSecret,
+        pending: DatabaseSecret,
+    ) -> None:
+        """Make the database accept ``pending``; safe to re-run after a crash anywhere."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def require_same_server(first: DatabaseSecret, second: DatabaseSecret, what: str) -> None:
+    """Refuse to act when two secrets name different servers.
+
+    Raises:
+        SecretMismatchError: Host or port differ.
+    """
+    if first.same_server_as != second.same_server_as:
+        raise SecretMismatchError(
+            f"the {what} names host {second.host}:{second.port}, but the current secret names "
+            f"{first.host}:{first.port}; refusing to rotate across servers"
+        )
+
+
+class SingleUser(Strategy):
+    """The user changes its own password."""
+
+    name = "single"
+
+    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+        """Return the current username: single user never changes it."""
+        return current.username
+
+    def set_secret(
+        self,
+        handler: DatabaseHandler[Any],
+        rotation: Rotation,
+        current: DatabaseSecret,
+        pending: DatabaseSecret,
+    ) -> None:
+        """Log in as current (then pending, then previous) and set the pending password."""
+        require_same_server(current, pending, "pending secret")
+        if pending.username != current.username:
+            raise SecretMismatchError(
+                "single user rotation cannot change the username; the pending secret names "
+                f"{pending.username!r}, the current one {current.username!r}"
+            )
+        for label, secret in self._login_candidates(handler, rotation, current, pending):
+            try:
+                with handler.connect(secret) as conn:
+                    if label == AWSPENDING:
+                        handler.logger.info("pending password already set; nothing to do")
+                        return
+                    handler.set_password(conn, pending.username, pending.password, secret.password)
+                    handler.logger.info("set the pending password", extra={"login": label})
+                    return
+            except LoginFailedError:
+                handler.logger.info(
+                    "login rejected; trying the next version", extra={"login": label}
+                )
+        raise LoginFailedError(
+            f"user {current.username!r} could not log in with the AWSCURRENT, AWSPENDING or "
+            "AWSPREVIOUS password"
+        )
+
+    @staticmethod
+    def _login_candidates(
+        handler: DatabaseHandler[Any],
+        rotation: Rotation,
+        current: DatabaseSecret,
+        pending: DatabaseSecret,
+    ) -> list[tuple[str, DatabaseSecret]]:
+        candidates = [(AWSCURRENT, current), (AWSPENDING, pending)]
+        previous_value = rotation.previous()
+        if previous_value is not None:
+            previous = handler.parse_secret(previous_value)
+            same_user = previous.username == current.username
+            tried = previous.password in (current.password, pending.password)
+            if same_user and not tried and previous.same_server_as == current.same_server_as:
+                candidates.append((AWSPREVIOUS, previous))
+        return candidates
+
+
+class AlternatingUsers(Strategy):
+    """The admin sets the password of whichever of user / user+suffix is not current."""
+
+    name = "alternating"
+
+    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+        """Return the other user of the pair, checking the engine's name limit."""
+        if not current.masterarn:
+            raise SecretFormatError(
+                "alternating users rotation needs 'masterarn' (the admin secret's ARN) "
+                "in the secret"
+            )
+        return alternate_username(
+            current.username, handler.clone_suffix, handler.max_username_length
+        )
+
+    def set_secret(
+        self,
+        handler: DatabaseHandler[Any],
+        rotation: Rotation,
+        current: DatabaseSecret,
+        pending: DatabaseSecret,
+    ) -> None:
+        """Check the secrets, then have the admin set the pending user and its privileges."""
+        require_same_server(current, pending, "pending secret")
+        expected = self.pending_username(handler, current)
+        if pending.username != expected:
+            raise SecretMismatchError(
+                f"the pending secret names user {pending.username!r}, but alternating from "
+                f"{current.username!r} must give {expected!r}"
+            )
+        # Confused-deputy guard: prove the current secret is genuine before using the admin.
+        try:
+            with handler.connect(current) as conn:
+                handler.check(conn)
+        except LoginFailedError as exc:
+            raise SecretMismatchError(
+                f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
+                "to act with the admin secret"
+            ) from exc
+        assert current.masterarn is not None  # pending_username checked it
+        admin = handler.parse_secret(rotation.read(current.masterarn, AWSCURRENT), admin=True)
+        require_same_server(current, admin, "admin secret")
+        if pending.username == admin.username:
+            raise SecretMismatchError("the pending user must not be the admin user")
+        # The admin logs in to the user's database, as the AWS templates do.
+        admin_session = handler.parse_secret({**admin.raw, "dbname": current.dbname}, admin=True)
+        original = original_username(pending.username, handler.clone_suffix)
+        with handler.connect(admin_session) as conn:
+            limit = handler.username_limit(conn)
+            if len(pending.username) > limit:
+                raise UsernameTooLongError(
+                    f"user name {pending.username!r} is {len(pending.username)} characters; "
+                    f"this server allows {limit}"
+                )
+            if pending.username == original:
+                handler.set_user_password(conn, pending.username, pending.password)
+            else:
+                handler.create_user_like(conn, pending.username, original, pending.password)
+        handler.logger.info("pending user ready", extra={"username": pending.username})
+
+
+def alternate_username(username: str, suffix: str, limit: int) -> str:
+    """Return the other name of the pair ``name`` / ``name + suffix``.
+
+    Raises:
+        UsernameTooLongError: ``username + suffix`` exceeds ``limit`` characters.
+    """
+    if username.endswith(suffix) and len(username) > len(suffix):
+        return username[: -len(suffix)]
+    alternate = username + suffix
+    if len(alternate) > limit:
+        raise UsernameTooLongError(
+            f"cannot alternate user {username!r}: {alternate!r} would be {len(alternate)} "
+            f"characters, over the limit of {limit}"
+        )
+    return alternate
+
+
+def original_username(username: str, suffix: str) -> str:
+    """Return the original (non-clone) name of the pair ``username`` belongs to."""
+    if username.endswith(suffix) and len(username) > len(suffix):
+        return username[: -len(suffix)]
+    return username
+
+
+STRATEGIES: dict[str, type[Strategy]] = {"alternating": AlternatingUsers, "single": SingleUser}
+
+
+def strategy_named(name: str) -> Strategy:
+    """Return a strategy by name (``single`` or ``alternating``).
+
+    Raises:
+        ConfigurationError: The name is unknown.
+    """
+    try:
+        return STRATEGIES[name]()
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}"
+        ) from None

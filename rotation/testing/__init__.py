@@ -1,0 +1,1 @@
+"""Helpers for testing rotation functions: throwaway servers, a moto driver, a fake engine."""
