@@ -33,7 +33,7 @@ from rotation.core.handler import Rotation, RotationHandler
 from rotation.core.secret import DatabaseSecret
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import ModuleType
 
     from rotation.core.strategies import Strategy
@@ -96,6 +96,14 @@ class DatabaseHandler(RotationHandler, Generic[C]):
 
         super().__init__(**kwargs)
         self.strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
+        # Called with a statement's safe label after each database statement succeeded;
+        # fault-injection tests raise from it to simulate a crash at that point.
+        self.statement_listener: Callable[[str], None] | None = None
+
+    def statement_done(self, action: str) -> None:
+        """Tell the statement listener, if any, that a statement has taken effect."""
+        if self.statement_listener is not None:
+            self.statement_listener(action)
 
     # -- wiring of the generic hooks ----------------------------------------------------------
 

@@ -14,7 +14,7 @@ from rotation.core.errors import SecretsManagerError
 from rotation.core.staging import AWSCURRENT, AWSPENDING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -63,6 +63,9 @@ class SecretsClient:
         # Older botocore (as bundled in some Lambda runtimes) lacks RotationToken.
         members = operation.input_shape.members if operation.input_shape is not None else {}
         self.supports_rotation_token = "RotationToken" in members
+        # Called with the operation name after each successful call; fault-injection tests
+        # raise from it to simulate a crash right after Secrets Manager answered.
+        self.call_listener: Callable[[str], None] | None = None
 
     def describe(self, secret_id: str) -> SecretMetadata:
         """Return the secret's ARN, name, rotation flag and version labels."""
@@ -102,6 +105,7 @@ class SecretsClient:
             return False
         except Exception as exc:
             raise _wrap("GetSecretValue", exc) from exc
+        self._called("GetSecretValue")
         return True
 
     def put_pending(
@@ -132,9 +136,15 @@ class SecretsClient:
     def _call(self, operation: str, **kwargs: Any) -> Any:
         method = getattr(self.client, _snake(operation))
         try:
-            return method(**kwargs)
+            response = method(**kwargs)
         except Exception as exc:
             raise _wrap(operation, exc) from exc
+        self._called(operation)
+        return response
+
+    def _called(self, operation: str) -> None:
+        if self.call_listener is not None:
+            self.call_listener(operation)
 
 
 def _snake(operation: str) -> str:

@@ -57,13 +57,15 @@ class DBAPIHandler(DatabaseHandler[C]):
             cursor = conn.cursor()  # type: ignore[attr-defined]
             try:
                 cursor.execute(statement.sql, statement.params)
-                return list(cursor.fetchall()) if cursor.description else []
+                rows = list(cursor.fetchall()) if cursor.description else []
             finally:
                 cursor.close()
         except driver_error as exc:
             raise UserManagementError(
                 f"{statement.action} failed: {self.describe_error(exc)}"
             ) from exc
+        self.statement_done(statement.action)
+        return rows
 
     def run(self, conn: C, statements: Iterable[Statement]) -> None:
         """Execute statements in order, then commit."""

@@ -34,6 +34,7 @@ class FakeDatabase:
     statements: list[str] = field(default_factory=list)
     # Called before every statement; tests raise from it to simulate a crash.
     before_statement: Callable[[str], None] | None = None
+    after_statement: Callable[[str], None] | None = None
 
     def add_user(self, username: str, password: str, *privileges: str, admin: bool = False) -> None:
         """Create a user with a password and privileges."""
@@ -48,6 +49,8 @@ class FakeDatabase:
             self.before_statement(statement)
         apply()
         self.statements.append(statement)
+        if self.after_statement is not None:
+            self.after_statement(statement)
 
 
 @dataclass
@@ -79,6 +82,7 @@ class FakeDatabaseHandler(DatabaseHandler[FakeSession]):
     def __init__(self, *args: Any, database: FakeDatabase | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.db = database or FakeDatabase()
+        self.db.after_statement = self.statement_done
 
     def open_connection(self, secret: DatabaseSecret, tls: TLS) -> FakeSession:
         """Log in if the host is the fake's and the password matches."""
