@@ -9,6 +9,7 @@ messages, extra keys and formatted tracebacks.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,23 @@ class Redactor(logging.Filter):
         return True
 
 
+class CurrentStdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever ``sys.stdout`` is at the time of each record.
+
+    Powertools binds its handler to the stream of the moment the logger is created; a CLI or a
+    test harness that redirects output later would otherwise lose the logs.
+    """
+
+    @property
+    def stream(self) -> Any:
+        """Return the current standard output."""
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # the stream is always the current stdout
+        pass
+
+
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
 _plain = logging.Formatter()
 redactor = Redactor()
@@ -78,7 +96,7 @@ def get_logger() -> Logger:
         if _logger is None:
             from aws_lambda_powertools import Logger
 
-            _logger = Logger(service=SERVICE)
+            _logger = Logger(service=SERVICE, logger_handler=CurrentStdoutHandler())
             _logger.registered_handler.addFilter(redactor)
             # botocore logs request and response bodies (secret values) at DEBUG.
             for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):

@@ -5,7 +5,8 @@ Hook an engine up by writing a backend (an object with the attributes and method
 
     class TestMyEngine(EngineConformance):
         @pytest.fixture(scope="class")
-        def backend(self):
+        @classmethod
+        def backend(cls):
             yield MyBackend(...)
 
 The suite runs full rotations through the engine's real handler against moto's Secrets Manager,
@@ -151,7 +152,8 @@ class EngineConformance:
     """Mix-in of conformance tests; subclasses provide the ``backend`` fixture."""
 
     @pytest.fixture(scope="class")
-    def backend(self) -> Iterator[ConformanceBackend]:
+    @classmethod
+    def backend(cls) -> Iterator[ConformanceBackend]:
         """Provide the engine's backend (override in the engine's test class)."""
         raise NotImplementedError("conformance test classes must provide a backend fixture")
 
@@ -201,14 +203,26 @@ class EngineConformance:
     def test_single_user_wrong_current_password_changes_nothing(
         self, backend: ConformanceBackend, scenario: Scenario
     ) -> None:
-        """A secret whose password does not log in fails setSecret and leaves all as it was."""
+        """When no version's password logs in, setSecret fails and changes nothing."""
         broken = {**scenario.secret_value, "password": "Wrong-password-123"}
-        scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
+        for _ in range(2):  # AWSPREVIOUS too must hold a wrong password
+            scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
         handler = scenario.handler("single")
         with pytest.raises(LoginFailedError):
             sm.rotate(handler, scenario.client, scenario.arn)
         assert scenario.value(AWSCURRENT)["password"] == "Wrong-password-123"
         assert backend.can_login(scenario.username, scenario.password)
+
+    def test_single_user_falls_back_to_previous_password(
+        self, backend: ConformanceBackend, scenario: Scenario
+    ) -> None:
+        """A current version with a wrong password: AWSPREVIOUS logs in and the rotation heals."""
+        broken = {**scenario.secret_value, "password": "Wrong-password-123"}
+        scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
+        sm.rotate(scenario.handler("single"), scenario.client, scenario.arn)
+        current = scenario.value(AWSCURRENT)
+        assert backend.can_login(scenario.username, current["password"])
+        assert not backend.can_login(scenario.username, scenario.password)
 
     def test_test_step_fails_when_pending_was_never_set(self, scenario: Scenario) -> None:
         """TestSecret proves the database accepts the pending password for real."""

@@ -1,0 +1,107 @@
+"""Shared fixtures: throwaway database servers, and the rule that CI runs every integration test.
+
+Servers are started from the installed binaries on free loopback ports, once per session, or
+reused from an environment variable:
+
+* ``ROTATION_TEST_POSTGRESQL_URL`` — ``postgresql://admin:password@host:port``
+* ``ROTATION_TEST_MARIADB_URL`` — ``mysql://admin:password@host:port``
+
+(``?ca=/path/ca.pem`` adds the CA for verified TLS; without it the tests use plaintext.)
+Without binaries or variables the integration tests skip, except under ``CI=true``, where a skipped
+integration test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pytest
+
+from rotation.testing.servers import (
+    MariaDBServer,
+    PostgreSQLServer,
+    ServerInfo,
+    ServerUnavailableError,
+)
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_skipped_integration: list[str] = []
+
+
+@dataclass
+class RunningServer:
+    """A server the tests can use, and (when we started it) the handle to inspect it."""
+
+    info: ServerInfo
+    owner: Any | None  # PostgreSQLServer / MariaDBServer when started here
+
+    def failed_logins(self) -> int | None:
+        """Return the server's count of rejected logins, when observable."""
+        return None if self.owner is None else int(self.owner.failed_logins())
+
+
+def _from_url(url: str) -> ServerInfo:
+    parsed = urlparse(url)
+    ca = parse_qs(parsed.query).get("ca", [None])[0]
+    return ServerInfo(
+        parsed.hostname or "127.0.0.1",
+        parsed.port or 0,
+        unquote(parsed.username or ""),
+        unquote(parsed.password or ""),
+        ca,
+    )
+
+
+def _server(env: str, factory: type[Any]) -> Iterator[RunningServer]:
+    url = os.environ.get(env)
+    if url:
+        yield RunningServer(_from_url(url), None)
+        return
+    server = factory()
+    try:
+        info = server.start()
+    except ServerUnavailableError as exc:
+        pytest.skip(f"{factory.kind} unavailable: {exc}")
+    try:
+        yield RunningServer(info, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[RunningServer]:
+    """Provide a PostgreSQL server with an admin login."""
+    yield from _server("ROTATION_TEST_POSTGRESQL_URL", PostgreSQLServer)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[RunningServer]:
+    """Provide a MariaDB server with an admin login."""
+    yield from _server("ROTATION_TEST_MARIADB_URL", MariaDBServer)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember integration tests that skipped."""
+    if report.skipped and "integration" in report.keywords:
+        _skipped_integration.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true, fail the run when any integration test skipped."""
+    if IN_CI and _skipped_integration:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the skipped integration tests that fail a CI run."""
+    if IN_CI and _skipped_integration:
+        terminalreporter.write_line(
+            f"CI=true: {len(_skipped_integration)} integration test(s) skipped; failing the run:",
+            red=True,
+        )
+        for nodeid in _skipped_integration[:20]:
+            terminalreporter.write_line(f"  {nodeid}", red=True)
