@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from rotation.testing.conformance import EngineConformance
@@ -14,12 +12,12 @@ from tests.integration.backends import MariaDBBackend, PostgreSQLBackend
 class TestPostgreSQL(EngineConformance):
     @pytest.fixture(scope="class")
     @classmethod
-    def backend(cls, postgresql_server: RunningServer) -> Iterator[PostgreSQLBackend]:
-        yield PostgreSQLBackend(postgresql_server)
+    def backend(cls, postgresql_server: RunningServer) -> PostgreSQLBackend:
+        return PostgreSQLBackend(postgresql_server)
 
 
 class TestMariaDB(EngineConformance):
     @pytest.fixture(scope="class")
     @classmethod
-    def backend(cls, mariadb_server: RunningServer) -> Iterator[MariaDBBackend]:
-        yield MariaDBBackend(mariadb_server)
+    def backend(cls, mariadb_server: RunningServer) -> MariaDBBackend:
+        return MariaDBBackend(mariadb_server)
