@@ -8,7 +8,7 @@ connects. Lambda entry points live at ``rotation.engines.<engine>.single_user_ha
 from __future__ import annotations
 
 from rotation.core.config import PasswordPolicy, Settings
-from rotation.core.database import TLS, DatabaseHandler, TLSMode
+from rotation.core.database import TLS, DatabaseHandler, Finding, TLSMode
 from rotation.core.errors import (
     ConfigurationError,
     ConnectError,
@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseSecret",
     "DriverNotInstalledError",
     "EngineError",
+    "Finding",
     "InvalidEventError",
     "LoginFailedError",
     "NotPendingError",

@@ -61,6 +61,21 @@ class TLS:
         return self.mode is TLSMode.VERIFIED
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One preflight check's outcome, for ``rotation check``.
+
+    Attributes:
+        name: What was checked ("privileges: ALTER ROLE", "TLS protocol", ...).
+        ok: Whether the check passed.
+        detail: A one-line reason, without secret values.
+    """
+
+    name: str
+    ok: bool
+    detail: str
+
+
 class DatabaseHandler(RotationHandler, Generic[C]):
     """Rotate the credentials of a database user, single user or alternating users.
 
@@ -239,6 +254,26 @@ class DatabaseHandler(RotationHandler, Generic[C]):
     def username_limit(self, conn: C) -> int:
         """Return the longest user name the connected server accepts (hook)."""
         return self.max_username_length
+
+    def session_facts(self, conn: C) -> dict[str, str]:
+        """Describe an open session for preflight reports (hook; read-only).
+
+        Engines report what they can cheaply learn, e.g. ``server_version``, ``tls_version``
+        and ``tls_cipher``. The default reports nothing.
+        """
+        return {}
+
+    def privilege_findings(self, conn: C, username: str, *, admin: bool) -> list[Finding]:
+        """Tell whether the session's user holds what rotation will need (hook; read-only).
+
+        Args:
+            conn: A session of the user (single user) or of the admin (alternating users).
+            username: The user whose password will change (single) or that will be cloned.
+            admin: True when ``conn`` is the admin's session.
+
+        The default reports nothing, which ``rotation check`` shows as "not checked".
+        """
+        return []
 
     def check(self, conn: C) -> None:
         """Run the query that proves a session works (hook)."""
