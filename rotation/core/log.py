@@ -98,10 +98,17 @@ def get_logger() -> Logger:
 
             _logger = Logger(service=SERVICE, logger_handler=CurrentStdoutHandler())
             _logger.registered_handler.addFilter(redactor)
-            # botocore logs request and response bodies (secret values) at DEBUG.
-            for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
-                logging.getLogger(noisy).setLevel(logging.WARNING)
+            quiet_sdk_loggers()
         return _logger
+
+
+def quiet_sdk_loggers() -> None:
+    """Hold the AWS SDK's loggers at WARNING, whatever the function's log level.
+
+    botocore logs request and response bodies, secret values included, at DEBUG.
+    """
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def get_metrics() -> Metrics:

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.errors import SecretsManagerError
+from rotation.core.errors import ConfigurationError, SecretsManagerError
 from rotation.core.staging import AWSCURRENT, AWSPENDING
 
 if TYPE_CHECKING:
@@ -29,11 +29,17 @@ def boto3_client(endpoint_url: str | None = None) -> SecretsManagerClient:
         if client is None:
             import boto3
             from botocore.config import Config
+            from botocore.exceptions import NoRegionError
 
             config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5)
-            client = boto3.session.Session().client(
-                "secretsmanager", endpoint_url=endpoint_url, config=config
-            )
+            try:
+                client = boto3.session.Session().client(
+                    "secretsmanager", endpoint_url=endpoint_url, config=config
+                )
+            except NoRegionError:
+                raise ConfigurationError(
+                    "no AWS region is configured: set AWS_REGION or AWS_DEFAULT_REGION"
+                ) from None
             _clients[endpoint_url] = client
         return client
 

@@ -79,10 +79,17 @@ class FakeDatabaseHandler(DatabaseHandler[FakeSession]):
     driver_module = "json"  # the fake needs no driver; any stdlib module will do
     extra = "fake"
 
+    default_database: FakeDatabase | None = None
+
     def __init__(self, *args: Any, database: FakeDatabase | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.db = database or FakeDatabase()
+        self.db = database or self.default_database or FakeDatabase()
         self.db.after_statement = self.statement_done
+
+    @classmethod
+    def bound_to(cls, database: FakeDatabase) -> type[FakeDatabaseHandler]:
+        """Return a subclass whose instances all use ``database`` (for the conformance suite)."""
+        return type(cls.__name__, (cls,), {"default_database": database})
 
     def open_connection(self, secret: DatabaseSecret, tls: TLS) -> FakeSession:
         """Log in if the host is the fake's and the password matches."""
