@@ -1,0 +1,1 @@
+"""DocumentDB engine tests against a MongoDB wire-protocol test server with real SCRAM."""
