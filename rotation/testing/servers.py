@@ -82,11 +82,11 @@ def _wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | No
 class _TLSFiles:
     """A test CA and a server certificate for localhost / 127.0.0.1 (needs trustme)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, names: tuple[str, ...]) -> None:
         import trustme
 
         ca = trustme.CA()
-        cert = ca.issue_cert("localhost", "127.0.0.1", "::1")
+        cert = ca.issue_cert(*names)
         self.ca_file = directory / "ca.pem"
         self.cert_file = directory / "server.crt"
         self.key_file = directory / "server.key"
@@ -96,11 +96,11 @@ class _TLSFiles:
         self.key_file.chmod(0o600)
 
 
-def _tls_files(directory: Path, wanted: bool) -> _TLSFiles | None:
+def _tls_files(directory: Path, wanted: bool, names: tuple[str, ...]) -> _TLSFiles | None:
     if not wanted:
         return None
     try:
-        return _TLSFiles(directory)
+        return _TLSFiles(directory, names)
     except ImportError:
         return None
 
@@ -110,8 +110,12 @@ class ThrowawayServer:
 
     kind = "server"
 
-    def __init__(self, *, tls: bool = True) -> None:
+    def __init__(
+        self, *, tls: bool = True, cert_names: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    ) -> None:
+        """Prepare a server; ``cert_names`` are the names its TLS certificate is issued for."""
         self.want_tls = tls
+        self.cert_names = cert_names
         self.port = free_port()
         self.admin_password = generate_admin_password()
         self.root = Path(tempfile.mkdtemp(prefix=f"rotation-{self.kind}-"))
@@ -192,7 +196,7 @@ class PostgreSQLServer(ThrowawayServer):
         self.log_file = self.root / "server.log"
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.admin_password + "\n")
-        self.tls_files = _tls_files(self.root, self.want_tls)
+        self.tls_files = _tls_files(self.root, self.want_tls, self.cert_names)
         if _is_root():
             shutil.chown(self.root, "postgres", "postgres")
             for path in self.root.iterdir():
@@ -209,6 +213,8 @@ class PostgreSQLServer(ThrowawayServer):
             f"unix_socket_directories = '{self.root}'",
             "password_encryption = 'scram-sha-256'",
             "fsync = off",
+            # Statement logging shows what a server operator would see of our DDL.
+            "log_statement = 'ddl'",
             "max_connections = 50",
         ]
         if self.tls_files:
@@ -269,7 +275,7 @@ class MariaDBServer(ThrowawayServer):
         self.data = self.root / "data"
         self.socket = self.root / "mysqld.sock"
         self.log_file = self.root / "error.log"
-        self.tls_files = _tls_files(self.root, self.want_tls)
+        self.tls_files = _tls_files(self.root, self.want_tls, self.cert_names)
         import getpass
 
         user = ["--user=root"] if _is_root() else []

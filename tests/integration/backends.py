@@ -67,15 +67,26 @@ class PostgreSQLBackend:
             if self.info.tls
             else {"sslmode": "disable"}
         )
-        return {"host": self.info.host, "port": self.info.port, "user": user,
-                "password": password, "dbname": dbname, "connect_timeout": 5, **tls}  # fmt: skip
+        return {
+            "host": self.info.host,
+            "port": self.info.port,
+            "user": user,
+            "password": password,
+            "dbname": dbname,
+            "connect_timeout": 5,
+            **tls,
+        }
 
     def settings(self) -> Settings:
         return Settings(tls_ca_file=self.info.ca_file)
 
     def connection_fields(self) -> dict[str, Any]:
-        return {"host": self.info.host, "port": self.info.port, "dbname": APP_DATABASE,
-                "ssl": self.info.tls}  # fmt: skip
+        return {
+            "host": self.info.host,
+            "port": self.info.port,
+            "dbname": APP_DATABASE,
+            "ssl": self.info.tls,
+        }
 
     def admin_login(self) -> tuple[str, str]:
         return self.info.admin_user, self.info.admin_password
@@ -88,8 +99,11 @@ class PostgreSQLBackend:
             )
             cur.execute(sql.SQL("GRANT USAGE ON SCHEMA app TO {}").format(ident))
             cur.execute(sql.SQL("GRANT SELECT, INSERT ON app.items TO {}").format(ident))
-            cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(APP_DATABASE), ident))  # fmt: skip
+            cur.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(APP_DATABASE), ident
+                )
+            )
 
     def drop_user(self, username: str) -> None:
         with self.admin_connection() as conn, conn.cursor() as cur:
@@ -152,8 +166,13 @@ class MariaDBBackend:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {APP_DATABASE}.items (id int)")
 
     def _login(self, user: str, password: str) -> dict[str, Any]:
-        options: dict[str, Any] = {"host": self.info.host, "port": self.info.port, "user": user,
-                                   "password": password, "connect_timeout": 5}  # fmt: skip
+        options: dict[str, Any] = {
+            "host": self.info.host,
+            "port": self.info.port,
+            "user": user,
+            "password": password,
+            "connect_timeout": 5,
+        }
         if self.info.tls:
             options["ssl"] = ssl.create_default_context(cafile=self.info.ca_file)
         else:
@@ -209,10 +228,14 @@ class MariaDBBackend:
         own = grantee(username, self.host)
         with self.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("SHOW GRANTS FOR %s@%s", (username, self.host))
-            lines = {re.sub(r" IDENTIFIED BY PASSWORD '[^']*'", "", row[0]).replace(own, "<user>")
-                     for row in cur.fetchall()}  # fmt: skip
-            cur.execute("SELECT ssl_type FROM mysql.user WHERE User = %s AND Host = %s",
-                        (username, self.host))  # fmt: skip
+            lines = {
+                re.sub(r" IDENTIFIED BY PASSWORD '[^']*'", "", row[0]).replace(own, "<user>")
+                for row in cur.fetchall()
+            }
+            cur.execute(
+                "SELECT ssl_type FROM mysql.user WHERE User = %s AND Host = %s",
+                (username, self.host),
+            )
             row = cur.fetchone()
         lines.add(f"REQUIRE {row[0] if row else None}")
         return frozenset(lines)
