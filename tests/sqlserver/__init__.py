@@ -1,0 +1,1 @@
+"""SQL Server engine tests: a pysqlbridge TDS server backed by an in-memory model."""
