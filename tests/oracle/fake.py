@@ -1,0 +1,410 @@
+"""A DB-API level stand-in for an Oracle server, reached through a patched ``oracledb.connect``.
+
+No Oracle server can run on our machines, so :class:`FakeOracle` models one in memory: users
+with passwords, profiles and grants (roles, system and object privileges), logins counted, and
+exactly the statements the engine issues, parsed strictly. Any other statement raises
+:class:`UnexpectedStatementError` (not a driver error, so it is never wrapped or swallowed).
+Errors the server would return are ``oracledb`` exceptions built the way the thin driver builds
+them (``ORA-01017`` on a wrong password, ``DPY-6005`` when nothing listens).
+
+Modelled server behaviour, from Oracle's documentation:
+
+* login names follow Oracle's rule: unquoted names are upper-cased, ``"quoted"`` ones are exact;
+* ``DBMS_ASSERT.ENQUOTE_NAME(str)`` (capitalize defaulted to TRUE) upper-cases an unquoted name
+  and encloses it in double quotes, returns an already quoted name unchanged, and raises
+  ORA-44003 when the result is not a valid quoted identifier (an embedded ``"`` or NUL);
+* ``ALTER USER`` on oneself without the ALTER USER privilege needs ``REPLACE <old>`` when the
+  profile has a password verify function (ORA-28221) and checks it (ORA-28008); on another user
+  it needs ALTER USER (ORA-01031); a profile may forbid password reuse (ORA-28007);
+* ``GET_GRANTED_DDL`` returns a CLOB of ``GRANT`` lines with every name quoted, raises ORA-31608
+  when the grantee has no grant of that kind, and shows only the session's own grants to a
+  session without SELECT_CATALOG_ROLE (modelled as ORA-31608, which is why the engine refuses
+  to create a clone when it finds no grants at all);
+* names are limited to ``name_limit`` bytes (ORA-00972).
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+import oracledb
+
+QUOTED = r'"([^"\x00]+)"'
+PASSWORD = r'"([^"\x00]*)"'
+_STATEMENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("dual", re.compile(r"SELECT 1 FROM DUAL")),
+    ("enquote", re.compile(r"SELECT SYS\.DBMS_ASSERT\.ENQUOTE_NAME\(:name\) FROM DUAL")),
+    ("user_exists", re.compile(r"SELECT 1 FROM SYS\.ALL_USERS WHERE USERNAME = :name")),
+    (
+        "name_limit",
+        re.compile(
+            r"SELECT DATA_LENGTH FROM SYS\.ALL_TAB_COLUMNS WHERE OWNER = 'SYS' "
+            r"AND TABLE_NAME = 'ALL_USERS' AND COLUMN_NAME = 'USERNAME'"
+        ),
+    ),
+    (
+        "granted_ddl",
+        re.compile(r"SELECT SYS\.DBMS_METADATA\.GET_GRANTED_DDL\(:kind, :grantee\) FROM DUAL"),
+    ),
+    ("create_user", re.compile(rf"CREATE USER {QUOTED} IDENTIFIED BY {PASSWORD}", re.S)),
+    (
+        "alter_user",
+        re.compile(rf"ALTER USER {QUOTED} IDENTIFIED BY {PASSWORD}(?: REPLACE {PASSWORD})?", re.S),
+    ),
+    (
+        "grant_object",
+        re.compile(
+            rf"GRANT ([A-Z]+(?: [A-Z]+)*) ON {QUOTED}\.{QUOTED} TO {QUOTED}"
+            r"( WITH GRANT OPTION)?",
+            re.S,
+        ),
+    ),
+    ("grant_role", re.compile(rf"GRANT {QUOTED} TO {QUOTED}( WITH ADMIN OPTION)?", re.S)),
+    ("grant_system", re.compile(rf"GRANT ([A-Z]+(?: [A-Z]+)*) TO {QUOTED}( WITH ADMIN OPTION)?")),
+]
+BINDS = {"dual": 0, "enquote": 1, "user_exists": 1, "name_limit": 0, "granted_ddl": 2}
+SYSTEM_PRIVILEGES = frozenset(
+    {"CREATE SESSION", "CREATE TABLE", "CREATE VIEW", "UNLIMITED TABLESPACE", "CREATE USER",
+     "ALTER USER", "GRANT ANY ROLE", "GRANT ANY PRIVILEGE", "GRANT ANY OBJECT PRIVILEGE"}
+)  # fmt: skip
+CONNECT_ARGUMENTS = frozenset(
+    {"user", "password", "host", "port", "service_name", "protocol", "tcp_connect_timeout",
+     "retry_count", "ssl_server_dn_match", "ssl_context"}
+)  # fmt: skip
+OBJECT_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "READ"})
+
+
+class UnexpectedStatementError(AssertionError):
+    """The engine sent something the fake does not know: the test must fail."""
+
+
+def ora_error(code: int, text: str) -> oracledb.Error:
+    """Return the exception the thin driver raises for a server error ``ORA-<code>``."""
+    error = oracledb._Error(f"ORA-{code:05d}: {text}", code=code)
+    exc: oracledb.Error = error.exc_type(error)
+    return exc
+
+
+def cannot_connect(reason: str) -> oracledb.Error:
+    """Return the thin driver's DPY-6005 (nothing reachable, TLS failed, ...)."""
+    error = oracledb._Error(f"DPY-6005: cannot connect to database (CONNECTION_ID=fake).\n{reason}")
+    exc: oracledb.Error = error.exc_type(error)
+    return exc
+
+
+def login_name(name: str) -> str:
+    """Return the dictionary name a login or ENQUOTE_NAME gives: exact if quoted, else upper."""
+    if len(name) > 2 and name[0] == name[-1] == '"':
+        return name[1:-1]
+    return name.upper()
+
+
+@dataclass
+class OracleUser:
+    """A user: password (with history), profile flags and grants."""
+
+    password: str
+    verify_function: bool = False  # profile PASSWORD_VERIFY_FUNCTION set
+    reuse_forbidden: bool = False  # profile PASSWORD_REUSE_MAX/TIME set
+    locked: bool = False
+    history: list[str] = field(default_factory=list)
+    roles: dict[str, bool] = field(default_factory=dict)  # role -> WITH ADMIN OPTION
+    system: dict[str, bool] = field(default_factory=dict)  # privilege -> WITH ADMIN OPTION
+    objects: dict[tuple[str, str, str], bool] = field(default_factory=dict)  # -> GRANT OPTION
+
+
+class FakeLob:
+    """A CLOB as the thin driver returns it (``read()`` gives the text)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def read(self) -> str:
+        """Return the whole value."""
+        return self._text
+
+
+@dataclass
+class FakeOracle:
+    """The server: listeners, a service, users, roles, objects and counters."""
+
+    ca_der: bytes
+    host: str = "oracle.fake.example"
+    port: int = 1521
+    tcps_port: int = 2484
+    service_name: str = "ORCLPDB1"
+    name_limit: int = 128
+    users: dict[str, OracleUser] = field(default_factory=dict)
+    roles: dict[str, set[str]] = field(
+        default_factory=lambda: {
+            "CONNECT": {"CREATE SESSION"},
+            "SELECT_CATALOG_ROLE": set(),
+            "APP_READER": set(),
+            "APP WRITER; X": set(),
+        }
+    )
+    objects: set[tuple[str, str]] = field(
+        default_factory=lambda: {("APP", "ITEMS"), ("APP", "odd name; \n x")}
+    )
+    successful_logins: int = 0
+    failed_logins: int = 0
+    executed: list[tuple[str, str]] = field(default_factory=list)  # (session user, statement)
+    connects: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- logins -------------------------------------------------------------------------------
+
+    def connect(self, **options: Any) -> FakeConnection:
+        """Stand in for ``oracledb.connect`` with keyword arguments."""
+        unknown = set(options) - CONNECT_ARGUMENTS
+        if unknown:
+            raise TypeError(f"unexpected connect arguments: {sorted(unknown)}")
+        self.connects.append(options)
+        timeout = options.get("tcp_connect_timeout")
+        if not isinstance(timeout, float) or not 0 < timeout <= 900:
+            raise UnexpectedStatementError("connect without a bounded tcp_connect_timeout")
+        if options.get("host") != self.host:
+            raise cannot_connect("[Errno -2] Name or service not known")
+        self._check_transport(options)
+        if options.get("service_name") != self.service_name:
+            raise ora_error(12514, "Cannot connect to database. Service is not registered.")
+        return FakeConnection(self, self.login(options["user"], options["password"]))
+
+    def _check_transport(self, options: dict[str, Any]) -> None:
+        protocol, port = options.get("protocol", "tcp"), options.get("port")
+        if protocol == "tcp" and port == self.port:
+            return
+        if protocol != "tcps" or port != self.tcps_port:
+            raise cannot_connect("[Errno 111] Connection refused (no such listener)")
+        context = options.get("ssl_context")
+        trusted = (
+            isinstance(context, ssl.SSLContext)
+            and context.verify_mode == ssl.CERT_REQUIRED
+            and self.ca_der in context.get_ca_certs(binary_form=True)
+        )
+        if not trusted or options.get("ssl_server_dn_match") is not True:
+            raise cannot_connect("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    def login(self, user: str, password: str) -> str:
+        """Authenticate like the server; return the session user's dictionary name."""
+        name = login_name(user)
+        account = self.users.get(name)
+        if account is None or account.password != password:
+            self.failed_logins += 1
+            raise ora_error(1017, "invalid credential or not authorized; logon denied")
+        if account.locked:
+            raise ora_error(28000, "The account is locked.")
+        if not self.has_system(name, "CREATE SESSION"):
+            raise ora_error(1045, f"Login denied. User {name} does not have CREATE SESSION")
+        self.successful_logins += 1
+        return name
+
+    def can_login(self, user: str, password: str) -> bool:
+        """Tell whether a login succeeds (counting a failure as the server would)."""
+        try:
+            self.login(user, password)
+        except oracledb.DatabaseError as exc:
+            if exc.args[0].code == 1017:
+                return False
+            raise
+        return True
+
+    # -- privileges ---------------------------------------------------------------------------
+
+    def has_system(self, name: str, privilege: str, *, admin: bool = False) -> bool:
+        """Tell whether a user holds a system privilege directly or through a role."""
+        user = self.users[name]
+        if user.system.get(privilege) is not None and (user.system[privilege] or not admin):
+            return True
+        return not admin and any(privilege in self.roles.get(role, ()) for role in user.roles)
+
+    def privileges(self, name: str) -> frozenset[str]:
+        """Return a user's grants as comparable strings."""
+        user = self.users[name]
+        return frozenset(
+            [f"role {role} admin={admin}" for role, admin in user.roles.items()]
+            + [f"system {priv} admin={admin}" for priv, admin in user.system.items()]
+            + [f"object {p} {o}.{t} grant={g}" for (p, o, t), g in user.objects.items()]
+        )
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def run(self, session: str, sql: str, params: Any) -> list[tuple[Any, ...]] | None:
+        """Execute one statement for a session; return rows, or None for DDL."""
+        if not isinstance(sql, str):
+            raise UnexpectedStatementError(f"statement is not text: {type(sql).__name__}")
+        found = [(kind, m) for kind, pattern in _STATEMENTS if (m := pattern.fullmatch(sql))]
+        if not found:
+            raise UnexpectedStatementError(f"the fake Oracle does not know: {sql!r}")
+        kind, match = found[0]
+        binds = tuple(params or ())
+        if len(binds) != BINDS.get(kind, 0) or not all(isinstance(b, str) for b in binds):
+            raise UnexpectedStatementError(f"wrong bind variables for {kind}: {len(binds)}")
+        self.executed.append((session, sql))
+        handler = getattr(self, f"_{kind}")
+        result: list[tuple[Any, ...]] | None = handler(session, *match.groups(), *binds)
+        return result
+
+    def _dual(self, session: str) -> list[tuple[Any, ...]]:
+        return [(1,)]
+
+    def _enquote(self, session: str, name: str) -> list[tuple[Any, ...]]:
+        if name.startswith('"'):
+            inner = name[1:-1] if len(name) >= 2 and name.endswith('"') else '"'
+        else:
+            inner = name.upper()
+        if not inner or '"' in inner or "\x00" in inner:
+            raise ora_error(44003, "invalid SQL name")
+        return [('"' + inner + '"',)]
+
+    def _user_exists(self, session: str, name: str) -> list[tuple[Any, ...]]:
+        return [(1,)] if name in self.users else []
+
+    def _name_limit(self, session: str) -> list[tuple[Any, ...]]:
+        return [(self.name_limit,)]
+
+    def _granted_ddl(self, session: str, kind: str, grantee: str) -> list[tuple[Any, ...]]:
+        if kind not in ("ROLE_GRANT", "SYSTEM_GRANT", "OBJECT_GRANT"):
+            raise ora_error(31600, f"invalid input value {kind} for parameter OBJECT_TYPE")
+        user = self.users.get(grantee)
+        visible = grantee == session or "SELECT_CATALOG_ROLE" in self.users[session].roles
+        if kind == "ROLE_GRANT" and user is not None:
+            lines = [f'GRANT "{r}" TO "{grantee}"' + (" WITH ADMIN OPTION" if a else "")
+                     for r, a in sorted(user.roles.items())]  # fmt: skip
+        elif kind == "SYSTEM_GRANT" and user is not None:
+            lines = [f'GRANT {p} TO "{grantee}"' + (" WITH ADMIN OPTION" if a else "")
+                     for p, a in sorted(user.system.items())]  # fmt: skip
+        elif user is not None:
+            lines = [f'GRANT {p} ON "{o}"."{t}" TO "{grantee}"'
+                     + (" WITH GRANT OPTION" if g else "")
+                     for (p, o, t), g in sorted(user.objects.items())]  # fmt: skip
+        else:
+            lines = []
+        if not lines or not visible:
+            raise ora_error(31608, f"specified object of type {kind} not found")
+        # The real CLOB: each statement on its own line, indented, after a blank line.
+        return [(FakeLob("".join(f"\n  {line}\n" for line in lines)),)]
+
+    def _create_user(self, session: str, name: str, password: str) -> None:
+        if not self.has_system(session, "CREATE USER"):
+            raise ora_error(1031, "insufficient privileges")
+        if len(name.encode()) > self.name_limit:
+            raise ora_error(972, "identifier is too long")
+        if name in self.users or name in self.roles:
+            raise ora_error(1920, f"user name '{name}' conflicts with another user or role name")
+        self.users[name] = OracleUser(password, history=[password])
+
+    def _alter_user(self, session: str, name: str, password: str, old: str | None) -> None:
+        target = self.users.get(name)
+        privileged = self.has_system(session, "ALTER USER")
+        if name != session and not privileged:
+            raise ora_error(1031, "insufficient privileges")
+        if target is None:
+            raise ora_error(1918, f"user '{name}' does not exist")
+        if name == session and not privileged:
+            if old is None and target.verify_function:
+                raise ora_error(28221, "REPLACE not specified")
+            if old is not None and old != target.password:
+                raise ora_error(28008, "invalid old password")
+        if target.reuse_forbidden and password in target.history:
+            raise ora_error(28007, "the password cannot be reused")
+        target.password = password
+        target.history.append(password)
+
+    def _grant_object(
+        self, session: str, privilege: str, owner: str, table: str, grantee: str, option: str | None
+    ) -> None:
+        if privilege not in OBJECT_PRIVILEGES:
+            raise ora_error(990, "missing or invalid privilege")
+        if (owner, table) not in self.objects:
+            raise ora_error(942, "table or view does not exist")
+        held = self.users[session].objects.get((privilege, owner, table))
+        if (
+            session != owner
+            and not held
+            and not self.has_system(session, "GRANT ANY OBJECT PRIVILEGE")
+        ):
+            raise ora_error(1031, "insufficient privileges")
+        user = self._grantee(grantee)
+        key = (privilege, owner, table)
+        user.objects[key] = user.objects.get(key, False) or option is not None
+
+    def _grant_role(self, session: str, role: str, grantee: str, option: str | None) -> None:
+        if role not in self.roles:
+            raise ora_error(1919, f"role '{role}' does not exist")
+        if not self.users[session].roles.get(role) and not self.has_system(
+            session, "GRANT ANY ROLE"
+        ):
+            raise ora_error(1932, f"ADMIN option not granted for role '{role}'")
+        user = self._grantee(grantee)
+        user.roles[role] = user.roles.get(role, False) or option is not None
+
+    def _grant_system(self, session: str, privilege: str, grantee: str, option: str | None) -> None:
+        if privilege not in SYSTEM_PRIVILEGES:
+            raise ora_error(990, "missing or invalid privilege")
+        if not self.has_system(session, privilege, admin=True) and not self.has_system(
+            session, "GRANT ANY PRIVILEGE"
+        ):
+            raise ora_error(1031, "insufficient privileges")
+        user = self._grantee(grantee)
+        user.system[privilege] = user.system.get(privilege, False) or option is not None
+
+    def _grantee(self, name: str) -> OracleUser:
+        if name not in self.users:
+            raise ora_error(1917, f"user or role '{name}' does not exist")
+        return self.users[name]
+
+
+class FakeCursor:
+    """A cursor: ``execute(sql, params)``, ``description``, ``fetchall()``, ``close()``."""
+
+    def __init__(self, conn: FakeConnection) -> None:
+        self.conn = conn
+        self.description: list[tuple[Any, ...]] | None = None
+        self._rows: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: Any, params: Any = None) -> None:
+        """Run a statement on the server."""
+        self.conn.require_open()
+        rows = self.conn.server.run(self.conn.user, sql, params)
+        self.description = None if rows is None else [("COLUMN",)]
+        self._rows = rows or []
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Return the rows of the last query."""
+        if self.description is None:
+            raise oracledb.InterfaceError("DPY-1003: the executed statement does not return rows")
+        rows, self._rows = self._rows, []
+        return rows
+
+    def close(self) -> None:
+        """Close the cursor."""
+
+
+class FakeConnection:
+    """A session of one user."""
+
+    def __init__(self, server: FakeOracle, user: str) -> None:
+        self.server = server
+        self.user = user
+        self.closed = False
+
+    def require_open(self) -> None:
+        """Fail like the driver on a closed connection."""
+        if self.closed:
+            raise oracledb.InterfaceError("DPY-1001: not connected to database")
+
+    def cursor(self) -> FakeCursor:
+        """Open a cursor."""
+        self.require_open()
+        return FakeCursor(self)
+
+    def commit(self) -> None:
+        """Commit (DDL has committed already)."""
+        self.require_open()
+
+    def close(self) -> None:
+        """End the session."""
+        self.closed = True
