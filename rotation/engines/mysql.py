@@ -20,6 +20,7 @@ import re
 import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
+from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
 from rotation.core.strategies import AlternatingUsers, SingleUser
 from rotation.engines._dbapi import DBAPIHandler, Statement
@@ -248,6 +249,72 @@ class MySQLHandler(DBAPIHandler[Connection]):
                     # so '%' in it needs no escaping.
                     self.execute(conn, Statement(line, None, "replay grant"))
         self.commit(conn)
+
+    # -- read-only preflight (rotation check) ---------------------------------------------------
+
+    def tls_status_statement(self) -> Statement:
+        """Render the query for the session's TLS protocol and cipher."""
+        return Statement(
+            "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')",
+            None,
+            "look up TLS status",
+        )
+
+    def own_privileges_statement(self) -> Statement:
+        """Render the query for the session user's global privileges and its account name."""
+        return Statement(
+            "SELECT CURRENT_USER(), GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE "
+            "FROM information_schema.USER_PRIVILEGES",
+            None,
+            "look up own privileges",
+        )
+
+    def session_facts(self, conn: Connection) -> dict[str, str]:
+        """Report the server version and the session's TLS protocol and cipher."""
+        # MariaDB prefixes its version with "5.5.5-" for old MySQL clients.
+        facts = {"server_version": str(conn.get_server_info()).removeprefix("5.5.5-")}  # type: ignore[no-untyped-call]
+        status = {
+            _text(name): _text(value)
+            for name, value in self.execute(conn, self.tls_status_statement())
+        }
+        if status.get("Ssl_version"):
+            facts["tls_version"] = status["Ssl_version"]
+            facts["tls_cipher"] = status.get("Ssl_cipher", "")
+        return facts
+
+    def privilege_findings(self, conn: Connection, username: str, *, admin: bool) -> list[Finding]:
+        """Check the admin's CREATE USER and GRANT OPTION, and that the user exists; read-only."""
+        if not admin:
+            return [Finding("privileges: own password", True, "any user may set its own")]
+        rows = self.execute(conn, self.own_privileges_statement())
+        account = _text(rows[0][0]) if rows else ""
+        user, _, host = account.rpartition("@")
+        own = {(_text(r[2]), _text(r[3])) for r in rows if _text(r[1]) == f"'{user}'@'{host}'"}
+        kinds = {kind for kind, _ in own}
+        findings = [
+            Finding(
+                "privileges: CREATE USER",
+                "CREATE USER" in kinds,
+                "held" if "CREATE USER" in kinds else "missing: the admin cannot create the clone",
+            ),
+            Finding(
+                "privileges: GRANT OPTION",
+                any(grantable == "YES" for _, grantable in own),
+                "held"
+                if any(grantable == "YES" for _, grantable in own)
+                else "missing: the admin cannot copy the user's grants to the clone",
+            ),
+        ]
+        try:
+            hosts = self.execute(conn, self.user_hosts_statement(username))
+        except UserManagementError as exc:
+            return [*findings, Finding("privileges: read mysql.user", False, str(exc))]
+        if hosts:
+            where = ", ".join(sorted(_text(row[0]) for row in hosts))
+            findings.append(Finding("user exists", True, f"{username!r} at host(s) {where}"))
+        else:
+            findings.append(Finding("user exists", False, f"user {username!r} does not exist"))
+        return findings
 
     def _hosts(self, conn: Connection, username: str) -> list[tuple[Any, ...]]:
         rows = self.execute(conn, self.user_hosts_statement(username))

@@ -1,0 +1,39 @@
+"""``rotation events``: write the four event files ``sam local invoke -e`` takes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rotation.cli.parser import UsageError
+from rotation.testing.secretsmanager import STEPS, event
+
+if TYPE_CHECKING:
+    import argparse
+
+    from rotation.cli.output import Output
+
+
+def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
+    """Write ``<out>/<step>.json`` for each step with one token; return True."""
+    token = args.token or str(uuid.uuid4())
+    directory = Path(args.out)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
+    files = []
+    for step in STEPS:
+        path = directory / f"{step}.json"
+        path.write_text(json.dumps(event(args.secret_id, token, step, args.rotation_token),
+                                   indent=2) + "\n")  # fmt: skip
+        files.append(str(path))
+        out.say(f"wrote {path}")
+    doc.update(secret_id=args.secret_id, token=token, files=files)
+    out.say(f"token {token}: the version Secrets Manager would create; invoke in order, e.g.")
+    out.say(f"  sam local invoke <FunctionLogicalId> -e {files[0]}")
+    if not args.secret_id.startswith("arn:"):
+        out.say("note: Secrets Manager sends the secret's ARN as SecretId; a name works too")
+    return True

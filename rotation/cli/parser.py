@@ -1,0 +1,181 @@
+"""The command line: global options, the five commands and their arguments."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from rotation import __version__
+from rotation.core.errors import ConfigurationError
+from rotation.core.registry import ENGINES
+from rotation.core.strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+exit codes:
+  0    success
+  1    the rotation, step or check failed (or the demo could not start a server)
+  2    usage error: bad arguments, unknown engine, invalid settings
+  130  interrupted (Ctrl-C); everything the command started is cleaned up
+
+Output: --output text (default) is for people; --output json prints exactly one JSON document
+on stdout for scripts. Logs and progress go to stderr. Passwords are never printed: they
+appear as *** or as a short sha256 fingerprint.
+"""
+
+DEMO_ENGINES = ("postgresql", "mysql", "mariadb", "redshift")
+
+
+class UsageError(ConfigurationError):
+    """Raise when the command line asks for something impossible (exit code 2)."""
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a positive number of seconds for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number from 1 to 100 for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    # Subcommands repeat the global options with SUPPRESS defaults, so they may be given before
+    # or after the command name without the subcommand resetting what the main parser read.
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--output", choices=("text", "json"), default=default("text"), help="output format"
+    )
+    group.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        default=default(None),
+        help="level of the handler's JSON logs on stderr (default WARNING; INFO for step)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show tracebacks of errors (passwords stay masked)",
+    )
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="Secrets Manager endpoint (a stand-in, a VPC one)")
+    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+
+
+def _engine_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        required=required,
+        help="engine module" + ("" if required else " (default: from the secret's engine value)"),
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=sorted(STRATEGIES),
+        required=required,
+        help="rotation strategy"
+        + ("" if required else " (default: alternating when the secret has masterarn)"),
+    )
+
+
+def _db_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connect-timeout",
+        type=positive_seconds,
+        help="seconds to wait for the database (default: ROTATION_CONNECT_TIMEOUT or 5)",
+    )
+    parser.add_argument(
+        "--ca-file", help="CA bundle for verifying the database (default: ROTATION_TLS_CA_FILE)"
+    )
+
+
+def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentParser:
+    """Build the ``rotation`` argument parser; ``commands`` maps names to their functions."""
+    parser = argparse.ArgumentParser(
+        prog="rotation",
+        description="Run, check and debug AWS Secrets Manager rotations on your own machine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rotation {__version__}")
+    _global_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        _global_options(child, defaults=False)
+        child.set_defaults(run=commands[name])
+        return child
+
+    demo = command("demo", "run real rotations against throwaway local servers (no AWS, no Docker)")
+    demo.add_argument("--engine", choices=DEMO_ENGINES, default="postgresql")
+    demo.add_argument("--strategy", choices=sorted(STRATEGIES), default="single")
+    demo.add_argument("--rounds", type=positive_int, default=2, help="rotations to run (2)")
+
+    check = command("check", "read-only preflight of a secret: format, TLS, login, privileges")
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("secret_id", nargs="?", metavar="SECRET_ID", help="secret name or ARN")
+    source.add_argument("--file", help="read the secret JSON from a file instead")
+    _engine_options(check, required=False)
+    _aws_options(check)
+    _db_options(check)
+
+    rotate = command("rotate", "rotate a secret now and follow its version labels")
+    rotate.add_argument("secret_id", metavar="SECRET_ID")
+    rotate.add_argument("--wait", action="store_true", help="follow the labels until done")
+    rotate.add_argument("--timeout", type=positive_seconds, default=300.0,
+                        help="seconds to wait with --wait (300)")  # fmt: skip
+    rotate.add_argument("--interval", type=positive_seconds, default=2.0, help=argparse.SUPPRESS)
+    rotate.add_argument(
+        "--local",
+        action="store_true",
+        help="run the four steps here through the local handler instead of RotateSecret",
+    )
+    _engine_options(rotate, required=False)
+    _aws_options(rotate)
+    _db_options(rotate)
+
+    step = command("step", "run one rotation step locally, as `sam local invoke` would")
+    steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
+    step.add_argument("step", metavar="STEP", choices=steps, help=", ".join(steps))
+    step.add_argument("secret_id", metavar="SECRET_ID")
+    step.add_argument("--token", required=True, help="ClientRequestToken (the pending version)")
+    step.add_argument("--rotation-token", help="RotationToken to pass along, if any")
+    _engine_options(step, required=True)
+    _aws_options(step)
+    _db_options(step)
+
+    events = command("events", "write the four `sam local invoke` event files for a new token")
+    events.add_argument("secret_id", metavar="SECRET_ID", help="the secret's ARN (as AWS sends)")
+    events.add_argument("--out", default="events", help="directory for the files (./events)")
+    events.add_argument("--token", help="ClientRequestToken (default: a new UUID)")
+    events.add_argument("--rotation-token", help="RotationToken to include, if any")
+    return parser

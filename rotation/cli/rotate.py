@@ -1,0 +1,161 @@
+"""``rotation rotate``: start a rotation and follow it, or drive the four steps locally.
+
+Service mode calls RotateSecret; the deployed function does the work, and with ``--wait`` the
+command follows DescribeSecret's labels until the new version is AWSCURRENT (completed), loses
+AWSPENDING without becoming current (failed), or the timeout passes (still pending: the
+function failed or is still retrying; its logs say why).
+
+Local mode (``--local``) runs the four steps here through the engine's handler. Only RotateSecret
+can create the value-less AWSPENDING version a real rotation starts from, and it would also
+invoke the deployed function. So: when the secret lives in an in-process moto backend, the
+placeholder is created there exactly as RotateSecret does; otherwise the command stores the
+pending value itself (what createSecret would store; createSecret then finds it and does
+nothing), which needs rotation enabled on the secret, as the handler's guard checks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from rotation.cli.aws import build_handler, infer_engine, secrets_manager_client, settings_from
+from rotation.cli.output import format_labels, short
+from rotation.core.errors import RotationError, SecretsManagerError
+from rotation.core.secrets_client import SecretsClient
+from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
+from rotation.testing import secretsmanager as sm
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from rotation.cli.output import Output
+    from rotation.core.database import DatabaseHandler
+
+COMPLETED, STARTED, FAILED, TIMED_OUT = "completed", "started", "failed", "timed out"
+
+
+def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
+    """Rotate the secret; return whether the rotation completed (or started, without --wait)."""
+    client = secrets_manager_client(args.endpoint_url, args.region)
+    secrets = SecretsClient(client)
+    metadata = secrets.describe(args.secret_id)
+    doc.update(secret=metadata.arn, mode="local" if args.local else "service")
+    out.say(f"rotation rotate: {metadata.arn}")
+    out.say(f"  before:  {format_labels(sm.labels(client, metadata.arn))}")
+    if args.local:
+        return _local(args, client, metadata.arn, out, doc)
+    old_current = version_with(metadata.stages, AWSCURRENT)
+    try:
+        token = str(client.rotate_secret(SecretId=metadata.arn)["VersionId"])
+    except Exception as exc:
+        raise _wrap("RotateSecret", exc) from exc
+    doc["token"] = token
+    out.say(f"  RotateSecret: new version {short(token)}")
+    if not args.wait:
+        doc.update(outcome=STARTED, labels=sm.labels(client, metadata.arn))
+        out.say("  started; follow it with --wait or in the function's logs")
+        return True
+    outcome = follow(client, metadata.arn, token, old_current, args.timeout, args.interval, out)
+    doc.update(outcome=outcome, labels=sm.labels(client, metadata.arn))
+    out.say(f"  after:   {format_labels(doc['labels'])}")
+    out.say(f"  outcome: {outcome}")
+    return outcome == COMPLETED
+
+
+def follow(
+    client: Any,
+    arn: str,
+    token: str,
+    old_current: str | None,
+    timeout: float,
+    interval: float,
+    out: Output,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Poll the labels until ``token`` is AWSCURRENT, loses AWSPENDING, or time runs out."""
+    deadline = clock() + timeout
+    shown: tuple[str, ...] | None = None
+    while True:
+        stages = SecretsClient(client).describe(arn).stages
+        labels = tuple(stages.get(token, ()))
+        if labels != shown:
+            out.say(f"  waiting: version {short(token)} is {','.join(labels) or 'unlabelled'}")
+            shown = labels
+        if AWSCURRENT in labels and version_with(stages, AWSCURRENT) != old_current:
+            return COMPLETED
+        if AWSPENDING not in labels:
+            return FAILED
+        if clock() >= deadline:
+            return TIMED_OUT
+        sleep(interval)
+
+
+def _local(
+    args: argparse.Namespace, client: Any, arn: str, out: Output, doc: dict[str, Any]
+) -> bool:
+    """Drive createSecret, setSecret, testSecret and finishSecret through the local handler."""
+    current = json.loads(sm.value_at(client, arn, AWSCURRENT))
+    engine = args.engine or infer_engine(current.get("engine"))
+    strategy = args.strategy or ("alternating" if current.get("masterarn") else "single")
+    handler = build_handler(engine, strategy, settings_from(args), client)
+    doc.update(engine=engine, strategy=strategy, steps=[])
+    token = _begin(handler, client, arn, current, out)
+    doc["token"] = token
+    for step in sm.STEPS:
+        started = time.perf_counter()
+        try:
+            handler.handle(sm.event(arn, token, step), None)
+        except RotationError as exc:
+            ms = round((time.perf_counter() - started) * 1000)
+            doc["steps"].append({"step": str(step), "ok": False, "ms": ms, "error": str(exc)})
+            out.say(f"  {step!s:<13} FAILED {ms:>5} ms  {exc}")
+            doc.update(outcome=FAILED, labels=sm.labels(client, arn))
+            return False
+        ms = round((time.perf_counter() - started) * 1000)
+        doc["steps"].append({"step": str(step), "ok": True, "ms": ms})
+        out.say(f"  {step!s:<13} ok     {ms:>5} ms")
+    doc.update(outcome=COMPLETED, labels=sm.labels(client, arn))
+    out.say(f"  after:   {format_labels(doc['labels'])}")
+    out.say(f"  outcome: {COMPLETED}")
+    return True
+
+
+def _begin(
+    handler: DatabaseHandler[Any], client: Any, arn: str, current: dict[str, Any], out: Output
+) -> str:
+    """Create the AWSPENDING version the steps will fill; return its id (the token)."""
+    if in_process_moto(client, arn):
+        token = sm.begin_rotation(client, arn)
+        out.say(f"  AWSPENDING placeholder {short(token)} created in the in-process stand-in")
+        return token
+    token = str(uuid.uuid4())
+    pending = handler.generate_secret(current)
+    handler.secrets.put_pending(arn, token, json.dumps(pending), None)
+    out.say(f"  pending version {short(token)} stored (createSecret will find it)")
+    return token
+
+
+def in_process_moto(client: Any, arn: str) -> bool:
+    """Tell whether the secret lives in a moto backend of this very process."""
+    try:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.secretsmanager.models import secretsmanager_backends
+    except ImportError:
+        return False
+    backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][client.meta.region_name]
+    return arn in backend.secrets
+
+
+def _wrap(operation: str, exc: Exception) -> SecretsManagerError:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return SecretsManagerError(
+            f"{operation} failed: {error.get('Code')}: {error.get('Message')}"
+        )
+    return SecretsManagerError(f"{operation} failed: {type(exc).__name__}: {exc}")
