@@ -20,6 +20,7 @@ from rotation.cli.standin import (
     DatabaseStandIn,
     MariaDBStandIn,
     PostgreSQLStandIn,
+    RedshiftStandIn,
     SecretsManagerStandIn,
 )
 from rotation.core.config import Settings
@@ -40,7 +41,7 @@ DEMO_TARGETS: dict[str, tuple[str, type[DatabaseStandIn], str | None]] = {
     "postgresql": ("postgres", PostgreSQLStandIn, None),
     "mysql": ("mysql", MariaDBStandIn, "MySQL is played by MariaDB (no MySQL server here)"),
     "mariadb": ("mariadb", MariaDBStandIn, None),
-    "redshift": ("redshift", PostgreSQLStandIn, "Redshift is played by PostgreSQL"),
+    "redshift": ("redshift", RedshiftStandIn, "Redshift is played by PostgreSQL"),
 }
 APP_USER = "app_demo"
 

@@ -208,3 +208,25 @@ class MariaDBStandIn(DatabaseStandIn):
         finally:
             conn.close()
         return ["SELECT, INSERT on appdb.*"] + (["REQUIRE SSL"] if require else [])
+
+
+class RedshiftStandIn(PostgreSQLStandIn):
+    """PostgreSQL with md5 authentication, so Redshift's md5 password hashes can log in.
+
+    The Redshift engine sends ``'md5' + md5(password + user)`` (Redshift has no SCRAM). The
+    throwaway cluster authenticates with scram-sha-256, which cannot check an md5 hash; its
+    ``md5`` method checks both kinds, so the stand-in switches to it.
+    """
+
+    display_name = "PostgreSQL (md5 authentication, as a Redshift stand-in)"
+
+    def prepare(self) -> None:
+        """Switch host authentication to md5, reload, then create the database and table."""
+        hba = self.server.root / "data" / "pg_hba.conf"
+        hba.write_text(hba.read_text().replace("scram-sha-256", "md5"))
+        conn = self._admin("postgres")
+        try:
+            conn.cursor().execute("SELECT pg_catalog.pg_reload_conf()")
+        finally:
+            conn.close()
+        super().prepare()
