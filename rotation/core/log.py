@@ -125,7 +125,11 @@ def get_metrics() -> Metrics:
 def record_step(engine: str, step: str, outcome: str, duration_ms: float) -> None:
     """Emit one EMF document: the step's outcome count and duration, by engine and step."""
     from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+    if is_metrics_disabled():
+        # Powertools would stop flushing but keep accumulating values in a warm container.
+        return
     metrics = get_metrics()
     metrics.add_dimension(name="engine", value=engine)
     metrics.add_dimension(name="step", value=step)

@@ -91,3 +91,13 @@ def test_botocore_is_held_at_warning() -> None:
     logging.getLogger("botocore").setLevel(logging.DEBUG)
     log.quiet_sdk_loggers()
     assert logging.getLogger("botocore").level == logging.WARNING
+
+
+def test_disabled_metrics_are_neither_printed_nor_accumulated(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    for _ in range(120):  # past Powertools' 100-value auto-flush
+        log.record_step("fake", "setSecret", "Succeeded", 1.0)
+    assert "_aws" not in capfd.readouterr().out
+    assert not log.get_metrics().metric_set
