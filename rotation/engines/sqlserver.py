@@ -49,9 +49,11 @@ else:
     Connection = Any
 
 LOGIN_FAILED = 18456
+SERVER_MESSAGE = "20018"  # FreeTDS: the server sent an error message
 SYSNAME_LENGTH = 128  # QUOTENAME returns NULL beyond this, so longer values are refused first
 _PERMISSION = re.compile(r"[A-Z]+(?: [A-Z]+)*")  # permission_name is a keyword list
 _DBLIB_NOISE = "DB-Lib error message"
+_FREETDS_FIRST = re.compile(r"DB-Lib error message (\d+)")
 _freetds_lock = threading.Lock()  # FREETDSCONF is process-wide; connects that set it take turns
 
 
@@ -89,7 +91,14 @@ def dynamic(action: str, *parts: str | Name | Password) -> Statement:
         if len(part.value) > SYSNAME_LENGTH:
             what = "name" if isinstance(part, Name) else "password"
             raise UserManagementError(f"{action}: a {what} is longer than {SYSNAME_LENGTH}")
-        pieces.append("QUOTENAME(%s)" if isinstance(part, Name) else "N'N' + QUOTENAME(%s, '''')")
+        if isinstance(part, Name):
+            pieces.append("QUOTENAME(%s)")
+        elif pieces and pieces[-1].startswith("N'"):
+            # End the preceding text with N so that the password is a Unicode literal.
+            pieces[-1] = pieces[-1][:-1] + "N'"
+            pieces.append("QUOTENAME(%s, '''')")
+        else:
+            pieces.append("N'N' + QUOTENAME(%s, '''')")
         params.append(part.value)
     sql = f"DECLARE @sql nvarchar(max) = {' + '.join(pieces)}; EXEC sys.sp_executesql @sql;"
     return Statement(sql, tuple(params), action)
@@ -361,6 +370,13 @@ def _number_and_text(exc: BaseException) -> tuple[int | None, str]:
     if len(args) >= 2 and isinstance(args[0], int):
         raw = args[1]
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        # pymssql reports the number of the last server message the process saw, even one from
+        # an earlier connection. Unless FreeTDS's first word is 20018 ("check messages from the
+        # server") or a server message leads the text, FreeTDS's own number (20009 unreachable,
+        # 20002 TLS or protocol failure) is the cause, not a stale 18456.
+        freetds = _FREETDS_FIRST.match(text)
+        if freetds and freetds.group(1) != SERVER_MESSAGE:
+            return int(freetds.group(1)), text
         return args[0], text
     return None, str(exc)
 

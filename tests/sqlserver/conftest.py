@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -50,3 +51,13 @@ def tds_server(tls_ca: tuple[trustme.CA, str]) -> Iterator[TDSServer]:
 def backend(tds_server: TDSServer, tls_ca: tuple[trustme.CA, str]) -> SQLServerBackend:
     """Provide a backend on the ordinary (login-based) database."""
     return SQLServerBackend(tds_server, tls_ca[1], ADMIN_PASSWORD, "appdb")
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    """Provide a moto Secrets Manager client."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
