@@ -216,9 +216,14 @@ class OracleHandler(DBAPIHandler[Connection]):
         return getattr(error, "full_code", None) or None
 
     def describe_error(self, exc: BaseException) -> str:
-        """Return the first line of the driver's message, which starts with its code."""
-        text = str(exc).strip()
-        return self.redactor.redact(text.splitlines()[0]) if text else type(exc).__name__
+        """Return the driver's message lines (each starts with its code), without help links.
+
+        A connect error's second line holds the reason (``DPY-6006`` host name mismatch,
+        certificate verify failed, connection refused); the messages carry no SQL text.
+        """
+        lines = [line.strip() for line in str(exc).strip().splitlines()]
+        kept = [line for line in lines if line and not line.startswith("Help:")][:3]
+        return self.redactor.redact(" / ".join(kept)) if kept else type(exc).__name__
 
     # -- statements ---------------------------------------------------------------------------
 
