@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rotation.core.database import DatabaseHandler
 from rotation.core.errors import (
     ConnectError,
     LoginFailedError,
@@ -29,7 +30,6 @@ from rotation.core.errors import (
     UserManagementError,
 )
 from rotation.core.strategies import AlternatingUsers, SingleUser
-from rotation.core.database import DatabaseHandler
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

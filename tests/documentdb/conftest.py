@@ -5,7 +5,9 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import trustme
 
@@ -48,3 +50,9 @@ def plain_server() -> Iterator[MongoTestServer]:
     server = MongoTestServer(directory).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def offline_client() -> Any:
+    """Provide a Secrets Manager client for handlers whose tests never call the service."""
+    return boto3.client("secretsmanager", region_name="us-east-1")

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+
 from pymongo.saslprep import saslprep
 
 SHA1 = "SCRAM-SHA-1"
@@ -46,16 +47,20 @@ def salted_input(mechanism: str, username: str, password: str) -> bytes:
     """Return the bytes a mechanism feeds to PBKDF2 for a password."""
     if mechanism == SHA1:
         digest = f"{username}:mongo:{password}".encode()
-        return hashlib.md5(digest).hexdigest().encode()  # noqa: S324 (MongoDB's protocol)
+        return hashlib.md5(digest).hexdigest().encode()
     return saslprep(password).encode()
 
 
 def derive(
-    mechanism: str, username: str, password: str, salt: bytes | None = None
+    mechanism: str,
+    username: str,
+    password: str,
+    salt: bytes | None = None,
+    iterations: int | None = None,
 ) -> ScramCredentials:
     """Compute stored credentials from a password, as createUser/updateUser do."""
     salt = os.urandom(16 if mechanism == SHA1 else 28) if salt is None else salt
-    iterations = ITERATIONS[mechanism]
+    iterations = ITERATIONS[mechanism] if iterations is None else iterations
     hash_ = _HASH[mechanism]
     salted = hashlib.pbkdf2_hmac(
         _NAME[mechanism], salted_input(mechanism, username, password), salt, iterations
@@ -160,4 +165,3 @@ class ScramConversation:
         self.verified = True
         server_signature = hmac.new(credentials.server_key, auth_message, hash_).digest()
         return b"v=" + base64.b64encode(server_signature)
-
