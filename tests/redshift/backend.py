@@ -1,10 +1,9 @@
-"""Redshift's engine on the throwaway PostgreSQL server: what the two dialects share.
+"""Redshift's engine, unmodified, on a throwaway PostgreSQL with md5 authentication.
 
-The server authenticates with scram-sha-256 only, so a password stored in Redshift's md5 form
-could never log in there. :class:`RedshiftOnPostgreSQL` therefore sends PostgreSQL's SCRAM
-verifier instead and is otherwise Redshift's handler: ``CREATE USER``, ``ALTER USER``, the
-``pg_user`` lookup, the HAS_*_PRIVILEGE queries and the per-object GRANTs all run for real.
-The md5 literal is tested as rendered text and as stored by the server (test_statements.py).
+Everything the two dialects share runs for real: ``CREATE USER`` and ``ALTER USER`` with the md5
+password form (which then logs in), the ``pg_user`` lookup, the HAS_*_PRIVILEGE queries and the
+per-object GRANTs. Parity is checked with HAS_*_PRIVILEGE on a database, two schemas and two
+tables, one schema and table with names that need quoting.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 from psycopg2 import sql
 
-from rotation.engines.postgresql import PostgreSQLHandler
 from rotation.engines.redshift import RedshiftHandler
 from tests.integration.backends import APP_DATABASE, PostgreSQLBackend
 
@@ -27,20 +25,10 @@ SCHEMA_CHECK = "SELECT has_schema_privilege(%s, %s, %s)"
 TABLE_CHECK = "SELECT has_table_privilege(%s, quote_ident(%s) || '.' || quote_ident(%s), %s)"
 
 
-class RedshiftOnPostgreSQL(RedshiftHandler):
-    """Redshift's handler with PostgreSQL's password literal and name limit."""
-
-    max_username_length = PostgreSQLHandler.max_username_length
-
-    def password_literal(self, username: str, password: str) -> Any:
-        """Send a SCRAM verifier, which the scram-only test server can authenticate."""
-        return PostgreSQLHandler.password_literal(self, username, password)
-
-
 class RedshiftBackend(PostgreSQLBackend):
     """Users hold database, schema and table privileges; parity is checked with HAS_*."""
 
-    handler_class = RedshiftOnPostgreSQL
+    handler_class = RedshiftHandler
     engine_value = "redshift"
 
     def __init__(self, server: Any) -> None:

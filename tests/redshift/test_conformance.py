@@ -1,4 +1,4 @@
-"""The conformance suite for Redshift's statements on the real throwaway PostgreSQL server."""
+"""The conformance suite for the Redshift engine on PostgreSQL with md5 authentication."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ from tests.redshift.backend import RedshiftBackend
 class TestRedshift(EngineConformance):
     @pytest.fixture(scope="class")
     @classmethod
-    def backend(cls, postgresql_server: RunningServer) -> RedshiftBackend:
-        return RedshiftBackend(postgresql_server)
+    def backend(cls, redshift_server: RunningServer) -> RedshiftBackend:
+        return RedshiftBackend(redshift_server)

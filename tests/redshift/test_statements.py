@@ -1,8 +1,6 @@
-"""Redshift's statements rendered by libpq on a real connection, and run where PostgreSQL can.
+"""Redshift's statements rendered by libpq on a real connection, and run on PostgreSQL.
 
-Rendering needs a connection (``sql.Identifier`` quotes through libpq), hence the server. The md5
-literal cannot log in on the scram-only test server, so it is checked as text and as the
-server stores it; the privilege queries and GRANTs run for real.
+Rendering needs a connection (``sql.Identifier`` quotes through libpq), hence the server.
 """
 
 from __future__ import annotations
@@ -17,14 +15,14 @@ from rotation.engines._dbapi import Statement
 from rotation.engines.redshift import GRANTABLES, RedshiftHandler, md5_password
 from tests.conftest import RunningServer
 from tests.integration.backends import APP_DATABASE
-from tests.redshift.backend import ODD_SCHEMA, ODD_TABLE, RedshiftBackend, RedshiftOnPostgreSQL
+from tests.redshift.backend import ODD_SCHEMA, ODD_TABLE, RedshiftBackend
 
 PASSWORD = "Xy7-long-enough"
 
 
 @pytest.fixture(scope="module")
-def backend(postgresql_server: RunningServer) -> RedshiftBackend:
-    return RedshiftBackend(postgresql_server)
+def backend(redshift_server: RunningServer) -> RedshiftBackend:
+    return RedshiftBackend(redshift_server)
 
 
 @pytest.fixture
@@ -129,28 +127,31 @@ def test_existing_clone_gets_only_what_it_lacks(
     backend: RedshiftBackend, client: Any, conn: Any
 ) -> None:
     """Re-running grants only missing privileges; a later grant to the original is copied."""
-    stand_in = RedshiftOnPostgreSQL("alternating", settings=Settings(), client=client)
+    engine = RedshiftHandler("alternating", settings=Settings(), client=client)
     actions: list[str] = []
-    stand_in.statement_listener = actions.append
+    engine.statement_listener = actions.append
     backend.create_user("rs_orig", PASSWORD)
     try:
-        stand_in.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
+        engine.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
         assert "CREATE USER" in actions
         assert actions.count("GRANT ON TABLE") == 2
         assert backend.privileges("rs_orig_clone") == backend.privileges("rs_orig")
 
         actions.clear()
-        stand_in.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
+        engine.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
         assert not [a for a in actions if a.startswith(("GRANT", "CREATE"))]
         assert "ALTER USER ... PASSWORD" in actions
 
         with conn.cursor() as cur:
             cur.execute("GRANT UPDATE ON app.items TO rs_orig")
         actions.clear()
-        stand_in.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
+        engine.create_user_like(conn, "rs_orig_clone", "rs_orig", PASSWORD)
         assert [a for a in actions if a.startswith("GRANT")] == ["GRANT ON TABLE"]
         assert backend.privileges("rs_orig_clone") == backend.privileges("rs_orig")
-        assert backend.can_login("rs_orig_clone", PASSWORD)
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'rs_orig_clone'")
+            assert cur.fetchone()[0].startswith("md5"), "the clone's password was not md5"
+        assert backend.can_login("rs_orig_clone", PASSWORD), "an md5 password must log in"
     finally:
         backend.drop_user("rs_orig_clone")
         backend.drop_user("rs_orig")
@@ -165,9 +166,9 @@ def test_preflight_reports_whether_the_admin_is_a_superuser(
     try:
         secret = handler.parse_secret({"engine": "redshift", **backend.connection_fields(),
                                        "username": "rs_plain", "password": PASSWORD})  # fmt: skip
-        stand_in = RedshiftOnPostgreSQL(settings=backend.settings(), client=client)
-        with stand_in.connect(secret) as user_conn:
-            [finding] = stand_in.privilege_findings(user_conn, "rs_plain", admin=True)
+        with_ca = RedshiftHandler(settings=backend.settings(), client=client)
+        with with_ca.connect(secret) as user_conn:
+            [finding] = with_ca.privilege_findings(user_conn, "rs_plain", admin=True)
     finally:
         backend.drop_user("rs_plain")
     assert not finding.ok
