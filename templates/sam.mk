@@ -1,0 +1,129 @@
+# SAM template pack: build the 14 rotation functions without Docker, validate the templates.
+# Included from the root Makefile (`-include templates/sam.mk`).
+#
+#   make sam-venv        aws-sam-cli + cfn-lint + serverless rules in $(SAM_VENV) (own venv:
+#                        aws-sam-cli pins boto3 exactly)
+#   make build           sam build of template.yaml (SAM_RUNTIME, SAM_ARCH, CA_BUNDLE below)
+#   make validate        sam validate --lint and cfn-lint (+ serverless rules) on every template
+#   make package-sizes   each built artifact's size and its database driver
+#   make sam-templates   regenerate template.yaml and templates/<engine>/ (templates/generate.py)
+#   make sam-ci          what CI runs: validate, build, and the artifact tests (tests/sam)
+#   make build-<LogicalId>  what `sam build` calls per function, with ARTIFACTS_DIR set
+#
+# SAM_RUNTIME and SAM_ARCH choose the wheels; `make build` pins them as the only allowed values
+# of the PythonRuntime and Architecture parameters in .aws-sam/build/template.yaml, so that a
+# later `sam deploy` cannot pick a runtime or architecture the artifacts were not built for.
+
+SAM_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+SAM_VENV ?= .venv-sam
+SAM_VENV_PYTHON ?= python3
+SAM := $(SAM_VENV)/bin/sam
+SAM_CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+SAM_VENV_STAMP := $(SAM_VENV)/.installed-sam
+SAM_BUILD_DIR ?= .aws-sam/build
+SAM_BUILD_ARGS ?= --parallel
+
+# Target of the artifacts. SAM_PIP_PYTHON only runs pip (any Python >= 3.11 with pip).
+SAM_RUNTIME ?= python3.13
+SAM_ARCH ?= x86_64
+SAM_PIP_PYTHON ?= python3
+# Optional PEM bundle copied into every artifact as certs/ca-bundle.pem
+# (deploy with CaBundleFile=/var/task/certs/ca-bundle.pem).
+CA_BUNDLE ?=
+# 1: precompile .pyc for SAM_RUNTIME when that interpreter is on PATH (faster cold starts;
+# /var/task is read-only, so Lambda would otherwise compile on every cold start).
+SAM_COMPILE ?= 1
+# The interpreter of SAM_RUNTIME's version, for compileall: on PATH, or a pyenv version.
+SAM_RUNTIME_PYTHON ?= $(shell for c in $(SAM_RUNTIME) $$(pyenv root 2>/dev/null)/versions/$(patsubst python%,%,$(SAM_RUNTIME))*/bin/$(SAM_RUNTIME); do "$$c" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
+export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_COMPILE SAM_RUNTIME_PYTHON
+export SAM_CLI_TELEMETRY ?= 0
+
+# LogicalId:engine -- the functions of template.yaml (tests/sam checks this table against it).
+SAM_FUNCTIONS := \
+	SecretsManagerRDSPostgreSQLRotationSingleUser:postgresql \
+	SecretsManagerRDSPostgreSQLRotationMultiUser:postgresql \
+	SecretsManagerRDSMySQLRotationSingleUser:mysql \
+	SecretsManagerRDSMySQLRotationMultiUser:mysql \
+	SecretsManagerRDSMariaDBRotationSingleUser:mariadb \
+	SecretsManagerRDSMariaDBRotationMultiUser:mariadb \
+	SecretsManagerRDSOracleRotationSingleUser:oracle \
+	SecretsManagerRDSOracleRotationMultiUser:oracle \
+	SecretsManagerRDSSQLServerRotationSingleUser:sqlserver \
+	SecretsManagerRDSSQLServerRotationMultiUser:sqlserver \
+	SecretsManagerMongoDBRotationSingleUser:documentdb \
+	SecretsManagerMongoDBRotationMultiUser:documentdb \
+	SecretsManagerRedshiftRotationSingleUser:redshift \
+	SecretsManagerRedshiftRotationMultiUser:redshift
+
+sam_id = $(word 1,$(subst :, ,$(1)))
+sam_engine = $(word 2,$(subst :, ,$(1)))
+SAM_IDS := $(foreach f,$(SAM_FUNCTIONS),$(call sam_id,$(f)))
+# pip's platform tags: Lambda arm64 is aarch64; manylinux_2_28 first (Lambda's glibc is 2.34),
+# or pip silently picks older pymssql / psycopg2-binary releases that still ship manylinux2014.
+sam_machine = $(if $(filter arm64,$(SAM_ARCH)),aarch64,$(if $(filter x86_64,$(SAM_ARCH)),x86_64,$(error SAM_ARCH must be x86_64 or arm64, not $(SAM_ARCH))))
+sam_pyversion = $(patsubst python%,%,$(SAM_RUNTIME))
+
+# Every template under templates/ (the per-engine examples and any added later).
+SAM_TEMPLATES := template.yaml $(sort $(shell find templates -name '*.yaml' -o -name '*.yml' 2>/dev/null))
+
+.PHONY: build validate package-sizes sam-venv sam-templates sam-ci sam-clean $(addprefix build-,$(SAM_IDS))
+
+# build-<LogicalId>: pip installs the project with only that engine's extra, as wheels for the
+# target runtime and architecture, into $(ARTIFACTS_DIR). The project is copied to a scratch
+# directory first so that parallel builds never share setuptools' build/ directory.
+define sam_build_function
+build-$(1):
+	@test -n "$$(ARTIFACTS_DIR)" || { echo "build-$(1): ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	@echo "build-$(1): rotation[$(2)] for $$(SAM_RUNTIME) $$(SAM_ARCH) -> $$(ARTIFACTS_DIR)"
+	@set -e; src=$$$$(mktemp -d); trap 'rm -rf "$$$$src"' EXIT; \
+	cp -R "$(SAM_ROOT)/pyproject.toml" "$(SAM_ROOT)/rotation" "$$$$src/"; \
+	if [ -f "$(SAM_ROOT)/README.md" ]; then cp "$(SAM_ROOT)/README.md" "$$$$src/"; else touch "$$$$src/README.md"; fi; \
+	find "$$$$src" -name __pycache__ -prune -exec rm -rf {} +; \
+	mkdir -p "$$(ARTIFACTS_DIR)"; \
+	if ! $$(SAM_PIP_PYTHON) -m pip install --disable-pip-version-check --no-warn-conflicts \
+		--no-compile --upgrade --target "$$(ARTIFACTS_DIR)" \
+		--only-binary=:all: --implementation cp --python-version $$(sam_pyversion) \
+		--platform manylinux_2_28_$$(sam_machine) --platform manylinux2014_$$(sam_machine) \
+		"$$$$src[$(2)]" >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; exit 1; fi; \
+	test -d "$$(ARTIFACTS_DIR)/rotation"; \
+	rm -rf "$$(ARTIFACTS_DIR)/bin"; \
+	if [ -n "$$(CA_BUNDLE)" ]; then mkdir -p "$$(ARTIFACTS_DIR)/certs"; cp "$$(CA_BUNDLE)" "$$(ARTIFACTS_DIR)/certs/ca-bundle.pem"; fi; \
+	if [ "$$(SAM_COMPILE)" != 1 ]; then :; \
+	elif [ -n "$$(SAM_RUNTIME_PYTHON)" ]; then \
+		"$$(SAM_RUNTIME_PYTHON)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$$(ARTIFACTS_DIR)" >/dev/null || true; \
+	else echo "build-$(1): no $$(SAM_RUNTIME) interpreter found, no .pyc precompiled"; fi
+endef
+$(foreach f,$(SAM_FUNCTIONS),$(eval $(call sam_build_function,$(call sam_id,$(f)),$(call sam_engine,$(f)))))
+
+sam-venv: $(SAM_VENV_STAMP)
+
+$(SAM_VENV_STAMP):
+	$(SAM_VENV_PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		"aws-sam-cli>=1.140" "cfn-lint>=1.20" "cfn-lint-serverless>=0.3"
+	touch $@
+
+build: $(SAM_VENV_STAMP)
+	$(SAM) build --template-file template.yaml --build-dir $(SAM_BUILD_DIR) $(SAM_BUILD_ARGS) \
+		--parameter-overrides PythonRuntime=$(SAM_RUNTIME) Architecture=$(SAM_ARCH)
+	$(SAM_VENV)/bin/python templates/generate.py --pin $(SAM_BUILD_DIR)/template.yaml $(SAM_RUNTIME) $(SAM_ARCH)
+
+validate: $(SAM_VENV_STAMP)
+	$(SAM_VENV)/bin/python templates/generate.py --check
+	@set -e; for t in $(SAM_TEMPLATES); do \
+		echo "sam validate --lint $$t"; $(SAM) validate --lint --template-file $$t >/dev/null; done
+	$(SAM_CFN_LINT) --append-rules cfn_lint_serverless.rules -- $(SAM_TEMPLATES)
+
+package-sizes:
+	@$(SAM_PIP_PYTHON) -m tests.sam.artifacts sizes $(SAM_BUILD_DIR)
+
+sam-templates:
+	$(SAM_PIP_PYTHON) templates/generate.py
+
+# CI: fail (not skip) when a SAM test cannot run.
+sam-ci: install validate build
+	CI=true $(PY) -m pytest tests/sam -p no:cacheprovider $(PYTEST_ARGS)
+	@$(PY) -m tests.sam.artifacts sizes $(SAM_BUILD_DIR)
+
+sam-clean:
+	rm -rf .aws-sam

@@ -1,0 +1,399 @@
+"""template.yaml as CloudFormation sees it: translated with aws-sam-translator, IAM checked.
+
+These run in the normal ``make test``; they need aws-sam-translator (the dev extra) and no SAM
+CLI, network or AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.sam.artifacts import ROOT, load_generator, load_yaml
+from tests.sam.conftest import unavailable
+
+generator = load_generator()
+FUNCTIONS = generator.FUNCTIONS
+BY_ID = {fn.logical_id: fn for fn in FUNCTIONS}
+SINGLE = "SecretsManagerRDSPostgreSQLRotationSingleUser"
+ALTERNATING = "SecretsManagerRDSPostgreSQLRotationMultiUser"
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    try:
+        import boto3
+        from samtranslator.parser.parser import Parser
+        from samtranslator.translator.translator import Translator
+        from samtranslator.yaml_helper import yaml_parse
+    except ImportError:
+        unavailable("aws-sam-translator is not installed (pip install aws-sam-translator)")
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # What `sam package` leaves after uploading the built artifact.
+            resource["Properties"]["CodeUri"] = "s3://bucket/artifact.zip"
+    # A fixed region: the translator resolves pseudo parameters, and tests read no AWS config.
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="us-east-1"))
+    result: dict[str, Any] = translator.translate(
+        template, parameter_values={}, get_managed_policy_map=lambda: {}
+    )
+    return result
+
+
+def _resources(translated: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in translated["Resources"].items() if v["Type"] == kind}
+
+
+def _policies(role: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """Return (condition, policy) pairs; condition is the Fn::If condition or None."""
+    pairs: list[tuple[str | None, dict[str, Any]]] = []
+    for policy in role["Properties"]["Policies"]:
+        if "Fn::If" in policy:
+            condition, then, otherwise = policy["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}
+            pairs.append((condition, then))
+        else:
+            pairs.append((None, policy))
+    return pairs
+
+
+def _statements(role: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    return [
+        (condition, statement)
+        for condition, policy in _policies(role)
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def test_generated_files_are_up_to_date() -> None:
+    assert generator.main(["--check"]) == 0, "run `make sam-templates` and commit the result"
+
+
+def test_makefile_table_matches_the_template() -> None:
+    text = (ROOT / "templates" / "sam.mk").read_text()
+    table = re.search(r"^SAM_FUNCTIONS := \\\n((?:\t.*\n)+)", text, re.MULTILINE)
+    assert table is not None
+    rows = [line.strip(" \t\\") for line in table.group(1).splitlines()]
+    assert rows == [f"{fn.logical_id}:{fn.engine.name}" for fn in FUNCTIONS]
+
+
+def test_fourteen_functions_with_their_handlers(translated: dict[str, Any]) -> None:
+    functions = _resources(translated, "AWS::Lambda::Function")
+    assert set(functions) == set(BY_ID)
+    for logical_id, function in functions.items():
+        fn = BY_ID[logical_id]
+        properties = function["Properties"]
+        assert properties["Handler"] == f"rotation.engines.{fn.engine.name}.{fn.strategy}_handler"
+        assert properties["Runtime"] == {"Ref": "PythonRuntime"}
+        assert properties["Architectures"] == [{"Ref": "Architecture"}]
+        assert properties["Role"] == {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+        assert function["Condition"] == fn.condition
+        assert properties["FunctionName"] == {"Fn::Sub": f"${{FunctionNamePrefix}}{logical_id}"}
+        assert fn.strategy in {"single_user", "alternating_users"}
+    # SAM generated no role of its own (it would carry managed policies we did not choose).
+    assert set(_resources(translated, "AWS::IAM::Role")) == {f"{i}Role" for i in BY_ID}
+
+
+def test_runtime_and_architecture_parameters() -> None:
+    parameters = load_yaml(ROOT / "template.yaml")["Parameters"]
+    assert parameters["PythonRuntime"]["Default"] == "python3.13"
+    assert parameters["PythonRuntime"]["AllowedValues"] == [
+        "python3.12",
+        "python3.13",
+        "python3.14",
+    ]
+    assert parameters["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+
+
+@pytest.mark.parametrize("logical_id", [SINGLE, ALTERNATING])
+def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> None:
+    role = translated["Resources"][f"{logical_id}Role"]
+    statements = _statements(role)
+    alternating = BY_ID[logical_id].alternating
+
+    for _, statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in _actions(statement):
+            assert "*" not in action, f"wildcard action {action}"
+
+    by_action: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
+    for condition, statement in statements:
+        for action in _actions(statement):
+            by_action.setdefault(action, []).append((condition, statement))
+
+    # The rotated secrets: only those whose rotation names this very function.
+    function_arn = (
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+        f"${{FunctionNamePrefix}}{logical_id}"
+    )
+    for action in (
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ):
+        [(condition, statement)] = by_action[action]
+        assert condition is None
+        assert statement["Condition"] == {
+            "StringEquals": {
+                "secretsmanager:resource/AllowRotationLambdaArn": {"Fn::Sub": function_arn}
+            }
+        }
+
+    # GetSecretValue: the rotated secrets, plus the admin secrets for alternating users only.
+    reads = by_action["secretsmanager:GetSecretValue"]
+    admin_reads = [s for _, s in reads if s["Resource"] == {"Ref": "AdminSecretArns"}]
+    assert len(reads) == (2 if alternating else 1)
+    assert len(admin_reads) == (1 if alternating else 0)
+    for statement in admin_reads:
+        assert _actions(statement) == ["secretsmanager:GetSecretValue"]
+        assert statement["Condition"] == {
+            "StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}
+        }
+    assert not any(
+        "AdminSecret" in json.dumps(statement) for _, statement in statements if not alternating
+    )
+
+    # KMS: only on the given keys, only when given, only through Secrets Manager.
+    kms = [(c, s) for c, s in statements if any(a.startswith("kms:") for a in _actions(s))]
+    expected = {("HasSecretsKmsKey", "SecretsKmsKeyArn")}
+    if alternating:
+        expected.add(("HasAdminSecretKmsKey", "AdminSecretKmsKeyArn"))
+    assert {(c, s["Resource"]["Ref"]) for c, s in kms} == expected
+    for condition, statement in kms:
+        allowed = {"kms:Decrypt", "kms:GenerateDataKey"}
+        if condition == "HasAdminSecretKmsKey":
+            allowed = {"kms:Decrypt"}
+        assert set(_actions(statement)) == allowed
+        assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+
+    # Network interfaces only in a VPC.
+    ec2 = [(c, s) for c, s in statements if any(a.startswith("ec2:") for a in _actions(s))]
+    assert [c for c, _ in ec2] == ["HasVpc"]
+
+    # Logs: write to its own log group only (it exists before the function runs).
+    [(condition, logs)] = [
+        (c, s) for c, s in statements if any(a.startswith("logs:") for a in _actions(s))
+    ]
+    assert set(_actions(logs)) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert logs["Resource"]["Fn::Sub"].endswith(
+        f"/aws/lambda/${{FunctionNamePrefix}}{logical_id}:*"
+    )
+
+    assert set(by_action) <= {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+    assert role["Properties"]["PermissionsBoundary"] == {
+        "Fn::If": [
+            "HasPermissionsBoundary",
+            {"Ref": "PermissionsBoundaryArn"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_no_role_has_wildcard_actions(translated: dict[str, Any]) -> None:
+    for name, role in _resources(translated, "AWS::IAM::Role").items():
+        for _, statement in _statements(role):
+            assert all("*" not in a for a in _actions(statement)), name
+        admin = any(s.get("Resource") == {"Ref": "AdminSecretArns"} for _, s in _statements(role))
+        assert admin == BY_ID[name.removesuffix("Role")].alternating, name
+
+
+def test_invoke_permissions_log_groups_and_outputs(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    for logical_id, fn in BY_ID.items():
+        permission = resources[f"{logical_id}InvokePermission"]
+        assert permission["Condition"] == fn.condition
+        assert permission["Properties"] == {
+            "FunctionName": {"Fn::GetAtt": [logical_id, "Arn"]},
+            "Action": "lambda:InvokeFunction",
+            "Principal": "secretsmanager.amazonaws.com",
+            "SourceAccount": {"Ref": "AWS::AccountId"},
+        }
+        log_group = resources[f"{logical_id}LogGroup"]
+        assert log_group["Condition"] == fn.condition
+        assert log_group["Properties"] == {
+            "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"},
+            "RetentionInDays": {"Ref": "LogRetentionInDays"},
+        }
+        output = translated["Outputs"][f"{logical_id}Arn"]
+        assert output["Value"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+        assert output["Condition"] == fn.condition
+
+
+def test_environment_variables(translated: dict[str, Any]) -> None:
+    function = translated["Resources"][SINGLE]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert set(variables) == {
+        "SECRETS_MANAGER_ENDPOINT",
+        "EXCLUDE_CHARACTERS",
+        "PASSWORD_LENGTH",
+        "EXCLUDE_NUMBERS",
+        "EXCLUDE_PUNCTUATION",
+        "EXCLUDE_UPPERCASE",
+        "EXCLUDE_LOWERCASE",
+        "REQUIRE_EACH_INCLUDED_TYPE",
+        "ROTATION_CONNECT_TIMEOUT",
+        "ROTATION_TLS_CA_FILE",
+        "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    }
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SecretsRotation"
+    # Unset rather than empty when not given, so each engine's default applies.
+    assert variables["EXCLUDE_CHARACTERS"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert variables["PASSWORD_LENGTH"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert function["Properties"]["VpcConfig"]["Fn::If"][0] == "HasVpc"
+
+
+# --- which functions a parameter choice deploys -------------------------------------------------
+
+
+def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any]) -> Any:
+    """Evaluate the intrinsic functions the Conditions section uses."""
+    if isinstance(node, list):
+        return [_evaluate(item, parameters, conditions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    [(key, value)] = node.items()
+    if key == "Ref":
+        return parameters[value]
+    if key == "Condition":
+        return _evaluate(conditions[value], parameters, conditions)
+    args = _evaluate(value, parameters, conditions)
+    if key == "Fn::Equals":
+        return args[0] == args[1]
+    if key == "Fn::Not":
+        return not args[0]
+    if key == "Fn::And":
+        return all(args)
+    if key == "Fn::Or":
+        return any(args)
+    if key == "Fn::Join":
+        return args[0].join(args[1])
+    if key == "Fn::Split":
+        return args[1].split(args[0])
+    if key == "Fn::Sub":
+        return re.sub(r"\$\{(\w+)\}", lambda m: str(parameters[m.group(1)]), args)
+    raise AssertionError(f"unexpected {key}")
+
+
+def _deployed(**chosen: str) -> set[str]:
+    template = load_yaml(ROOT / "template.yaml")
+    parameters = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    for name, p in template["Parameters"].items():
+        if p["Type"] == "CommaDelimitedList":
+            parameters[name] = [s.strip() for s in str(p.get("Default", "")).split(",")]
+    parameters.update(chosen)
+    pattern = template["Parameters"]["Engines"]["AllowedPattern"]
+    assert re.fullmatch(pattern, parameters["Engines"]), parameters["Engines"]
+    conditions = template["Conditions"]
+    return {
+        fn.logical_id
+        for fn in FUNCTIONS
+        if _evaluate(conditions[fn.condition], parameters, conditions)
+    }
+
+
+def test_defaults_deploy_every_single_user_function() -> None:
+    assert _deployed() == {fn.logical_id for fn in FUNCTIONS if not fn.alternating}
+
+
+@pytest.mark.parametrize(
+    ("engines", "strategies", "expected"),
+    [
+        ("postgresql", "single-user", {SINGLE}),
+        ("postgresql", "alternating-users", {ALTERNATING}),
+        ("postgresql", "both", {SINGLE, ALTERNATING}),
+        (
+            "mysql,redshift",
+            "single-user",
+            {
+                "SecretsManagerRDSMySQLRotationSingleUser",
+                "SecretsManagerRedshiftRotationSingleUser",
+            },
+        ),
+        (
+            "documentdb",
+            "both",
+            {"SecretsManagerMongoDBRotationSingleUser", "SecretsManagerMongoDBRotationMultiUser"},
+        ),
+        ("all", "both", set(BY_ID)),
+    ],
+)
+def test_engines_and_strategies_select_functions(
+    engines: str, strategies: str, expected: set[str]
+) -> None:
+    assert _deployed(Engines=engines, Strategies=strategies) == expected
+
+
+@pytest.mark.parametrize("engines", ["", "postgres", "mysql, mariadb", "all,mysql", "MYSQL"])
+def test_engines_pattern_rejects(engines: str) -> None:
+    pattern = load_yaml(ROOT / "template.yaml")["Parameters"]["Engines"]["AllowedPattern"]
+    assert re.fullmatch(pattern, engines) is None
+
+
+def test_function_names_fit_with_the_longest_prefix() -> None:
+    parameters = load_yaml(ROOT / "template.yaml")["Parameters"]
+    longest = int(re.search(r"\{0,(\d+)\}", parameters["FunctionNamePrefix"]["AllowedPattern"])[1])
+    assert all(longest + len(fn.logical_id) <= 64 for fn in FUNCTIONS)
+
+
+# --- the per-engine examples --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", generator.ENGINES, ids=lambda e: e.name)
+def test_example_files(engine: Any) -> None:
+    folder = ROOT / "templates" / engine.name
+    ids = {fn.logical_id for fn in FUNCTIONS if fn.engine == engine}
+    assert set(json.loads((folder / "env.json").read_text())) == ids
+    steps = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+    for step in steps:
+        event = json.loads((folder / "events" / f"{step}.json").read_text())
+        assert set(event) == {"Step", "SecretId", "ClientRequestToken", "RotationToken"}
+        assert event["Step"] == step
+    stack = load_yaml(folder / "stack.yaml")
+    schedule = stack["Resources"]["DatabaseSecretRotation"]
+    assert schedule["Type"] == "AWS::SecretsManager::RotationSchedule"
+    assert set(schedule["Properties"]["RotationRules"]) == {"ScheduleExpression", "Duration"}
+    assert schedule["Properties"]["RotationLambdaARN"] == {"Ref": "RotationFunctionArn"}
+
+
+@pytest.mark.parametrize("engine", generator.ENGINES, ids=lambda e: e.name)
+def test_example_secrets_parse(engine: Any) -> None:
+    from rotation.core.errors import ConfigurationError
+    from rotation.core.registry import engine_class
+    from rotation.core.secret import DatabaseSecret
+
+    try:
+        facts = engine_class(engine.name)
+    except ConfigurationError as exc:
+        pytest.skip(f"{exc} yet")
+    folder = ROOT / "templates" / engine.name
+    single = json.loads((folder / "secret-single-user.json").read_text())
+    alternating = json.loads((folder / "secret-alternating-users.json").read_text())
+    assert DatabaseSecret.parse(single, facts).masterarn is None
+    assert DatabaseSecret.parse(alternating, facts).masterarn
+    assert set(alternating) - set(single) == {"masterarn"}
