@@ -6,7 +6,7 @@
 :strategies: single user, alternating users
 :commands: all run on the auth database (the secret's ``dbname``, default ``admin``). Single
     user, and the admin on the original user: ``{updateUser: <user>, pwd: <password>}``.
-    Alternating users: ``{usersInfo: {user, db}}`` for the original's roles, then
+    Alternating users: ``{usersInfo: <user>}`` for the original's roles, then
     ``{createUser: <clone>, pwd, roles}`` when the clone is missing, else ``updateUser`` with
     ``pwd``, followed by ``grantRolesToUser`` for roles the clone lacks and
     ``revokeRolesFromUser`` for roles the original no longer has. Check: ``{ping: 1}`` on a
@@ -150,9 +150,13 @@ class DocumentDBHandler(DatabaseHandler[DocumentDBSession]):
         return Command({"ping": 1}, "ping")
 
     @staticmethod
-    def users_info_command(username: str, dbname: str) -> Command:
-        """Build ``usersInfo`` for one user, named as a document so no name is parsed."""
-        return Command({"usersInfo": {"user": username, "db": dbname}}, "usersInfo")
+    def users_info_command(username: str) -> Command:
+        """Build ``usersInfo`` for one user of the database the command runs on.
+
+        The plain-name form is the one the AWS template runs on DocumentDB; the server takes
+        the string as the name itself (no ``db.user`` parsing), so any name is safe.
+        """
+        return Command({"usersInfo": username}, "usersInfo")
 
     @staticmethod
     def update_password_command(username: str, password: str) -> Command:
@@ -205,7 +209,7 @@ class DocumentDBHandler(DatabaseHandler[DocumentDBSession]):
 
     def user_roles(self, conn: DocumentDBSession, username: str) -> list[Role] | None:
         """Return a user's roles as ``{role, db}`` documents, or None when it does not exist."""
-        reply = self.run(conn, self.users_info_command(username, conn.dbname))
+        reply = self.run(conn, self.users_info_command(username))
         for user in reply.get("users", []):
             if user.get("user") == username:
                 return [role_of(entry) for entry in user.get("roles", [])]

@@ -36,9 +36,9 @@ def test_update_password_command_carries_name_and_password_as_values(name: str) 
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_users_info_command_names_user_and_database_as_a_document(name: str) -> None:
-    command = DocumentDBHandler.users_info_command(name, "admin")
-    assert command.document == {"usersInfo": {"user": name, "db": "admin"}}
+def test_users_info_command_names_one_user(name: str) -> None:
+    command = DocumentDBHandler.users_info_command(name)
+    assert command.document == {"usersInfo": name}
     assert roundtrip(command.document) == command.document
 
 
