@@ -255,6 +255,10 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         """Return the longest user name the connected server accepts (hook)."""
         return self.max_username_length
 
+    def username_length(self, username: str) -> int:
+        """Return a user name's length as the engine counts it (hook; default characters)."""
+        return len(username)
+
     def session_facts(self, conn: C) -> dict[str, str]:
         """Describe an open session for preflight reports (hook; read-only).
 

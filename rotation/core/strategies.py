@@ -15,6 +15,7 @@ credentials must log in before the admin acts, and all secrets must name the sam
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rotation.core.errors import (
@@ -140,7 +141,10 @@ class AlternatingUsers(Strategy):
                 "in the secret"
             )
         return alternate_username(
-            current.username, handler.clone_suffix, handler.max_username_length
+            current.username,
+            handler.clone_suffix,
+            handler.max_username_length,
+            handler.username_length,
         )
 
     def set_secret(
@@ -177,10 +181,11 @@ class AlternatingUsers(Strategy):
         original = original_username(pending.username, handler.clone_suffix)
         with handler.connect(admin_session) as conn:
             limit = handler.username_limit(conn)
-            if len(pending.username) > limit:
+            length = handler.username_length(pending.username)
+            if length > limit:
                 raise UsernameTooLongError(
-                    f"user name {pending.username!r} is {len(pending.username)} characters; "
-                    f"this server allows {limit}"
+                    f"user name {pending.username!r} is {length} long as "
+                    f"{handler.display_name} counts; this server allows {limit}"
                 )
             if pending.username == original:
                 handler.set_user_password(conn, pending.username, pending.password)
@@ -189,19 +194,27 @@ class AlternatingUsers(Strategy):
         handler.logger.info("pending user ready", extra={"username": pending.username})
 
 
-def alternate_username(username: str, suffix: str, limit: int) -> str:
+def alternate_username(
+    username: str, suffix: str, limit: int, measure: Callable[[str], int] = len
+) -> str:
     """Return the other name of the pair ``name`` / ``name + suffix``.
 
+    Args:
+        username: The current user name.
+        suffix: The clone suffix.
+        limit: The longest name the engine accepts.
+        measure: How the engine counts a name's length (characters unless it says otherwise).
+
     Raises:
-        UsernameTooLongError: ``username + suffix`` exceeds ``limit`` characters.
+        UsernameTooLongError: ``username + suffix`` exceeds ``limit``.
     """
     if username.endswith(suffix) and len(username) > len(suffix):
         return username[: -len(suffix)]
     alternate = username + suffix
-    if len(alternate) > limit:
+    if measure(alternate) > limit:
         raise UsernameTooLongError(
-            f"cannot alternate user {username!r}: {alternate!r} would be {len(alternate)} "
-            f"characters, over the limit of {limit}"
+            f"cannot alternate user {username!r}: {alternate!r} would be {measure(alternate)} "
+            f"long, over the limit of {limit}"
         )
     return alternate
 

@@ -31,8 +31,15 @@ def test_alternate_username(name: str, expected: str) -> None:
 
 def test_alternate_username_respects_the_limit() -> None:
     assert alternate_username("x" * 26, "_clone", 32) == "x" * 26 + "_clone"
-    with pytest.raises(UsernameTooLongError, match="33 characters, over the limit of 32"):
+    with pytest.raises(UsernameTooLongError, match="33 long, over the limit of 32"):
         alternate_username("x" * 27, "_clone", 32)
+
+
+def test_alternate_username_counts_as_the_engine_counts() -> None:
+    name = "é" * 10  # 10 characters, 20 bytes
+    assert alternate_username(name, "_clone", 16) == name + "_clone"
+    with pytest.raises(UsernameTooLongError, match="26 long"):
+        alternate_username(name, "_clone", 16, lambda n: len(n.encode()))
 
 
 def test_original_username() -> None:
