@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
 from rotation.core import log
@@ -112,6 +113,9 @@ class RotationHandler:
     engine: ClassVar[str] = "custom"
     secret_keys: ClassVar[tuple[str, ...]] = ("password",)
     password_defaults: ClassVar[PasswordPolicy] = PasswordPolicy()
+    # Characters the service can never accept in a password, excluded whatever
+    # EXCLUDE_CHARACTERS says (Oracle: the double quote that delimits it in DDL).
+    required_exclude_characters: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -130,7 +134,9 @@ class RotationHandler:
         if client is None:
             client = boto3_client(self.settings.secrets_manager_endpoint)
         self.secrets = client if isinstance(client, SecretsClient) else SecretsClient(client)
-        self.password_policy = self.settings.password_policy(self.password_defaults)
+        self.password_policy = self.enforce_password_policy(
+            self.settings.password_policy(self.password_defaults)
+        )
         self.logger = log.get_logger()
         self.redactor = log.redactor
 
@@ -243,6 +249,19 @@ class RotationHandler:
         self.logger.info("moved AWSCURRENT", extra={"from_version": current_version})
 
     # -- hooks for subclasses -----------------------------------------------------------------
+
+    def enforce_password_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        """Return ``policy`` with what the service can never accept left out (hook).
+
+        The default adds ``required_exclude_characters`` to the excluded characters. Engines
+        with stricter rules override it and raise ConfigurationError for settings they refuse.
+        """
+        missing = "".join(
+            c for c in self.required_exclude_characters if c not in policy.exclude_characters
+        )
+        if not missing:
+            return policy
+        return replace(policy, exclude_characters=policy.exclude_characters + missing)
 
     def generate_password(self) -> str:
         """Return a new password under the configured policy."""

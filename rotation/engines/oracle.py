@@ -26,7 +26,6 @@ idempotent or skipped when already done, so a re-run after a crash anywhere comp
 from __future__ import annotations
 
 import ssl as ssl_module
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
@@ -122,13 +121,8 @@ class OracleHandler(DBAPIHandler[Connection]):
     extra = "oracle"
     check_query = "SELECT 1 FROM DUAL"
     password_defaults = PasswordPolicy(length=30)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Create a handler; ``"`` is excluded from passwords whatever EXCLUDE_CHARACTERS says."""
-        super().__init__(*args, **kwargs)
-        excluded = self.password_policy.exclude_characters
-        if '"' not in excluded:
-            self.password_policy = replace(self.password_policy, exclude_characters=excluded + '"')
+    # The password is delimited by double quotes in ALTER USER and cannot contain one.
+    required_exclude_characters = '"'
 
     def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
         """Validate a secret, its user name's quoting and its optional ``ssl_port``."""

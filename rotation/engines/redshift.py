@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
     from psycopg2.extensions import connection as Connection
 
-    from rotation.core.strategies import Strategy
 else:
     Connection = Any
 
@@ -83,29 +82,6 @@ def md5_password(password: str, username: str) -> str:
     return "md5" + hashlib.md5((password + username).encode(), usedforsecurity=False).hexdigest()
 
 
-def redshift_password_policy(policy: PasswordPolicy) -> PasswordPolicy:
-    """Return ``policy`` adjusted so every password it yields satisfies Redshift.
-
-    The characters Redshift forbids are always excluded and each included type is required.
-
-    Raises:
-        ConfigurationError: The length is outside 8-64, or the policy leaves out a character
-            type Redshift requires.
-    """
-    if not MIN_LENGTH <= policy.length <= MAX_LENGTH:
-        raise ConfigurationError(
-            f"Redshift passwords are {MIN_LENGTH} to {MAX_LENGTH} characters; "
-            f"PASSWORD_LENGTH is {policy.length}"
-        )
-    excluded = policy.exclude_characters + "".join(
-        c for c in FORBIDDEN if c not in policy.exclude_characters
-    )
-    for name, chars, flag in REQUIRED:
-        if getattr(policy, flag) or not set(chars) - set(excluded):
-            raise ConfigurationError(f"Redshift passwords need {name}; the policy excludes them")
-    return replace(policy, exclude_characters=excluded, require_each_included_type=True)
-
-
 class RedshiftHandler(PostgreSQLHandler):
     """Rotate Amazon Redshift users."""
 
@@ -119,10 +95,27 @@ class RedshiftHandler(PostgreSQLHandler):
     max_username_length = 127
     extra = "redshift"
 
-    def __init__(self, strategy: Strategy | str = "single", **kwargs: Any) -> None:
-        """Create a handler; refuse password settings Redshift would reject."""
-        super().__init__(strategy, **kwargs)
-        self.password_policy = redshift_password_policy(self.password_policy)
+    required_exclude_characters = FORBIDDEN
+
+    def enforce_password_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        """Exclude what Redshift forbids, require each type, refuse settings it would reject.
+
+        Raises:
+            ConfigurationError: The length is outside 8-64, or the policy leaves out a character
+                type Redshift requires.
+        """
+        if not MIN_LENGTH <= policy.length <= MAX_LENGTH:
+            raise ConfigurationError(
+                f"Redshift passwords are {MIN_LENGTH} to {MAX_LENGTH} characters; "
+                f"PASSWORD_LENGTH is {policy.length}"
+            )
+        policy = super().enforce_password_policy(policy)
+        for name, chars, flag in REQUIRED:
+            if getattr(policy, flag) or not set(chars) - set(policy.exclude_characters):
+                raise ConfigurationError(
+                    f"Redshift passwords need {name}; the policy excludes them"
+                )
+        return replace(policy, require_each_included_type=True)
 
     def password_literal(self, username: str, password: str) -> Any:
         """Return the md5 form, or the plain password when the hashed name is uncertain.
