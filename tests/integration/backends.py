@@ -242,3 +242,14 @@ class MariaDBBackend:
 
     def failed_logins(self) -> int | None:
         return self.server.failed_logins()
+
+
+class MySQLOnMariaDBBackend(MariaDBBackend):
+    """The MySQL engine (ALTER USER CURRENT_USER(), 32-character names) on the MariaDB server."""
+
+    handler_class = MySQLHandler
+    engine_value = "mysql"
+    hostile_usernames = (
+        *MariaDBBackend.hostile_usernames[:-1],
+        "N" * (MySQLHandler.max_username_length - len("_clone")),
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from rotation.testing.conformance import EngineConformance
 from tests.conftest import RunningServer
-from tests.integration.backends import MariaDBBackend, PostgreSQLBackend
+from tests.integration.backends import MariaDBBackend, MySQLOnMariaDBBackend, PostgreSQLBackend
 
 
 class TestPostgreSQL(EngineConformance):
@@ -21,3 +21,12 @@ class TestMariaDB(EngineConformance):
     @classmethod
     def backend(cls, mariadb_server: RunningServer) -> MariaDBBackend:
         return MariaDBBackend(mariadb_server)
+
+
+class TestMySQLEngineOnMariaDB(EngineConformance):
+    """MySQL 8 cannot be installed here; MariaDB accepts every statement the MySQL engine sends."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls, mariadb_server: RunningServer) -> MySQLOnMariaDBBackend:
+        return MySQLOnMariaDBBackend(mariadb_server)
