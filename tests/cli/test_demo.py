@@ -106,7 +106,8 @@ def test_demo_json_prints_no_password(
     doc = json.loads(captured.out)
     assert list(doc) == ["command", "ok", "engine", "strategy", "stand_ins", "rounds", "secret",
                          "user", "privileges", "error"]  # fmt: skip
-    assert doc["ok"] is True and doc["error"] is None
+    assert doc["ok"] is True
+    assert doc["error"] is None
     assert [len(r["steps"]) for r in doc["rounds"]] == [4, 4]
     assert set(doc["rounds"][0]) == {"round", "token", "steps", "labels", "proof"}
     assert len(made) == 4  # admin, app user, two rotations
