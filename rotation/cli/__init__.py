@@ -15,9 +15,9 @@ import traceback
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rotation.cli.check import run as check
-from rotation.cli.demo import run as demo
-from rotation.cli.events import run as events
+from rotation.cli.check import run as run_check
+from rotation.cli.demo import run as run_demo
+from rotation.cli.events import run as run_events
 from rotation.cli.logs import logs_to_stderr
 from rotation.cli.output import Output
 from rotation.cli.parser import (
@@ -27,8 +27,8 @@ from rotation.cli.parser import (
     EXIT_USAGE,
     build_parser,
 )
-from rotation.cli.rotate import run as rotate
-from rotation.cli.step import run as step
+from rotation.cli.rotate import run as run_rotate
+from rotation.cli.step import run as run_step
 from rotation.core.errors import ConfigurationError, DriverNotInstalledError
 from rotation.core.log import redactor
 from rotation.testing.servers import ServerUnavailableError
@@ -36,7 +36,13 @@ from rotation.testing.servers import ServerUnavailableError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-COMMANDS = {"check": check, "demo": demo, "events": events, "rotate": rotate, "step": step}
+COMMANDS = {
+    "check": run_check,
+    "demo": run_demo,
+    "events": run_events,
+    "rotate": run_rotate,
+    "step": run_step,
+}
 
 
 def exit_code(exc: BaseException) -> int:

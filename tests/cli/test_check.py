@@ -51,9 +51,12 @@ class Case:
         policy = Settings().password_policy(backend.handler_class.password_defaults)
         self.password = generate_password(policy)
         backend.create_user(self.username, self.password)
-        self.value: dict[str, Any] = {"engine": backend.engine_value,
-                                      **backend.connection_fields(),
-                                      "username": self.username, "password": self.password}  # fmt: skip
+        self.value: dict[str, Any] = {
+            "engine": backend.engine_value,
+            **backend.connection_fields(),
+            "username": self.username,
+            "password": self.password,
+        }
         self.arn = client.create_secret(Name=self.username, SecretString=json.dumps(self.value))[
             "ARN"
         ]

@@ -1,0 +1,159 @@
+"""The commands that need no database: events, rotate via RotateSecret, usage errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from rotation.cli import main
+from rotation.cli.output import Output
+from rotation.cli.rotate import TIMED_OUT, follow
+from rotation.testing import secretsmanager as sm
+
+REGION = "us-east-1"
+SECRET = {"engine": "postgres", "host": "db.invalid", "username": "app", "password": "pw-123456"}
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    code = main([*args, "--output", "json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_events_writes_four_files_with_one_fresh_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf"
+    code, doc, _ = run_json(capsys, "events", arn, "--out", str(tmp_path / "ev"),
+                            "--rotation-token", "rt-1")  # fmt: skip
+    assert code == 0
+    assert list(doc) == ["command", "ok", "secret_id", "token", "files", "error"]
+    names = [Path(f).name for f in doc["files"]]
+    assert names == ["createSecret.json", "setSecret.json", "testSecret.json", "finishSecret.json"]
+    for path, step in zip(doc["files"], sm.STEPS, strict=True):
+        assert json.loads(Path(path).read_text()) == {
+            "Step": str(step), "SecretId": arn, "ClientRequestToken": doc["token"],
+            "RotationToken": "rt-1",
+        }  # fmt: skip
+    code, again, _ = run_json(capsys, "events", arn, "--out", str(tmp_path / "ev2"))
+    assert again["token"] != doc["token"]
+    assert "RotationToken" not in json.loads(Path(again["files"][0]).read_text())
+
+
+def test_events_text_output_names_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["events", "app", "--out", str(tmp_path), "--token", "t-1"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'createSecret.json'}" in out
+    assert "sam local invoke" in out
+
+
+def test_rotate_waits_until_the_new_version_is_current(
+    client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = client.create_secret(Name="app", SecretString=json.dumps(SECRET))["ARN"]
+    old = next(iter(sm.labels(client, arn)))
+    # moto's RotateSecret without a function moves AWSCURRENT at once (design.md section 7).
+    code, doc, _ = run_json(capsys, "rotate", "app", "--wait", "--region", REGION)
+    assert code == 0, doc
+    assert list(doc) == ["command", "ok", "secret", "mode", "token", "outcome", "labels", "error"]
+    assert doc["outcome"] == "completed"
+    assert doc["mode"] == "service"
+    assert doc["labels"][doc["token"]] == ["AWSCURRENT"]
+    assert doc["labels"][old] == ["AWSPREVIOUS"]
+
+
+def test_rotate_without_wait_only_starts(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    client.create_secret(Name="app", SecretString=json.dumps(SECRET))
+    code, doc, _ = run_json(capsys, "rotate", "app", "--region", REGION)
+    assert code == 0
+    assert doc["outcome"] == "started"
+
+
+def test_follow_times_out_while_the_version_stays_pending(client: Any) -> None:
+    arn = client.create_secret(Name="app", SecretString=json.dumps(SECRET))["ARN"]
+    old = next(iter(sm.labels(client, arn)))
+    token = sm.begin_rotation(client, arn)
+    ticks = iter([0.0, 1.0, 2.0, 3.0])
+    slept: list[float] = []
+    progress = io.StringIO()
+    outcome = follow(client, arn, token, old, timeout=2.5, interval=1.0,
+                     out=Output("text", stdout=progress), clock=lambda: next(ticks),
+                     sleep=slept.append)  # fmt: skip
+    assert outcome == TIMED_OUT
+    assert slept == [1.0, 1.0]
+    assert progress.getvalue().count("is AWSPENDING") == 1  # shown once, not on every poll
+
+
+def test_follow_reports_failure_when_pending_disappears(client: Any) -> None:
+    arn = client.create_secret(Name="app", SecretString=json.dumps(SECRET))["ARN"]
+    old = next(iter(sm.labels(client, arn)))
+    token = sm.begin_rotation(client, arn)
+    client.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING",
+                                       RemoveFromVersionId=token)  # fmt: skip
+    outcome = follow(client, arn, token, old, 10, 1, Output("text", stdout=io.StringIO()),
+                     sleep=lambda s: pytest.fail("must not wait"))  # fmt: skip
+    assert outcome == "failed"
+
+
+def test_unknown_secret_is_one_error_line_exit_1(
+    client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, doc, err = run_json(capsys, "rotate", "missing", "--region", REGION)
+    assert code == 1
+    assert doc == {"command": "rotate", "ok": False, "error": doc["error"]}
+    assert doc["error"]["type"] == "SecretsManagerError"
+    assert err.splitlines() == [f"rotation: error: {doc['error']['message']}"]
+    assert "ResourceNotFoundException" in err
+
+
+def test_debug_adds_the_traceback(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rotate", "missing", "--region", REGION, "--debug"]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bogus"],
+        ["check"],  # neither SECRET_ID nor --file
+        ["step", "createSecret", "app", "--token", "t", "--engine", "nope", "--strategy", "single"],
+        ["demo", "--rounds", "0"],
+        ["check", "--file", "/nonexistent/secret.json", "--engine", "postgresql"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "error" in err
+
+
+def test_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for line in ("0    success", "1    the rotation", "2    usage error"):
+        assert line in out
+    for command in ("demo", "check", "rotate", "step", "events"):
+        assert command in out
+
+
+def test_global_options_work_after_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--output", "json", "events", "a", "--out", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["command"] == "events"
+    assert main(["events", "a", "--out", str(tmp_path), "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["command"] == "events"
