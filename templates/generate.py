@@ -690,8 +690,6 @@ def _stack(engine: Engine) -> str:
 # The secret's password is generated here: give the database user that password (for
 # alternating users, the admin secret must already work), then rotate.
 AWSTemplateFormatVersion: "2010-09-09"
-# The SAM transform lets `sam validate` check this file; the stack uses no SAM resource.
-Transform: AWS::Serverless-2016-10-31
 Description: Example {engine.display} secret with rotation by the rotation package
 
 Parameters:

@@ -69,29 +69,46 @@ SAM_TEMPLATES := template.yaml $(sort $(shell find templates -name '*.yaml' -o -
 .PHONY: build validate package-sizes sam-venv sam-templates sam-ci sam-clean $(addprefix build-,$(SAM_IDS))
 
 # build-<LogicalId>: pip installs the project with only that engine's extra, as wheels for the
-# target runtime and architecture, into $(ARTIFACTS_DIR). The project is copied to a scratch
-# directory first so that parallel builds never share setuptools' build/ directory.
+# target runtime and architecture, and copies the result into $(ARTIFACTS_DIR). The install is
+# cached per runtime, architecture, extra and source checksum under $(SAM_CACHE), so the single
+# and alternating users functions of an engine share one install (a mkdir lock serialises
+# parallel builds); `make sam-clean` empties it. The project is copied to a scratch directory
+# first so that builds never share setuptools' build/ directory.
+SAM_CACHE ?= $(SAM_ROOT)/.aws-sam/rotation-cache
 define sam_build_function
 build-$(1):
 	@test -n "$$(ARTIFACTS_DIR)" || { echo "build-$(1): ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
-	@echo "build-$(1): rotation[$(2)] for $$(SAM_RUNTIME) $$(SAM_ARCH) -> $$(ARTIFACTS_DIR)"
-	@set -e; src=$$$$(mktemp -d); trap 'rm -rf "$$$$src"' EXIT; \
-	cp -R "$(SAM_ROOT)/pyproject.toml" "$(SAM_ROOT)/rotation" "$$$$src/"; \
-	if [ -f "$(SAM_ROOT)/README.md" ]; then cp "$(SAM_ROOT)/README.md" "$$$$src/"; else touch "$$$$src/README.md"; fi; \
-	find "$$$$src" -name __pycache__ -prune -exec rm -rf {} +; \
+	@set -e; \
+	sum=$$$$(cd "$(SAM_ROOT)" && find pyproject.toml README.md rotation -type f ! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | xargs cat | cksum | cut -d' ' -f1); \
+	cache="$$(SAM_CACHE)/$$(SAM_RUNTIME)-$$(SAM_ARCH)-$(2)-$$$$sum-c$$(SAM_COMPILE)"; \
+	mkdir -p "$$(SAM_CACHE)"; waited=0; \
+	until mkdir "$$$$cache.lock" 2>/dev/null; do \
+		waited=$$$$((waited + 1)); if [ $$$$waited -gt 900 ]; then echo "build-$(1): $$$$cache.lock held for 15 min; remove it if no build runs" >&2; exit 1; fi; sleep 1; done; \
+	src=$$$$(mktemp -d); trap 'rm -rf "$$$$src"; rmdir "$$$$cache.lock"' EXIT; \
+	if [ -f "$$$$cache/.complete" ]; then \
+		echo "build-$(1): rotation[$(2)] for $$(SAM_RUNTIME) $$(SAM_ARCH), cached"; \
+	else \
+		echo "build-$(1): rotation[$(2)] for $$(SAM_RUNTIME) $$(SAM_ARCH)"; \
+		rm -rf "$$$$cache"; \
+		cp -R "$(SAM_ROOT)/pyproject.toml" "$(SAM_ROOT)/rotation" "$$$$src/"; \
+		if [ -f "$(SAM_ROOT)/README.md" ]; then cp "$(SAM_ROOT)/README.md" "$$$$src/"; else touch "$$$$src/README.md"; fi; \
+		find "$$$$src" -name __pycache__ -prune -exec rm -rf {} +; \
+		if ! $$(SAM_PIP_PYTHON) -m pip install --disable-pip-version-check --no-warn-conflicts \
+			--no-compile --target "$$$$cache.tmp" \
+			--only-binary=:all: --implementation cp --python-version $$(sam_pyversion) \
+			--platform manylinux_2_28_$$(sam_machine) --platform manylinux2014_$$(sam_machine) \
+			"$$$$src[$(2)]" >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; rm -rf "$$$$cache.tmp"; exit 1; fi; \
+		test -d "$$$$cache.tmp/rotation"; \
+		rm -rf "$$$$cache.tmp/bin"; \
+		if [ "$$(SAM_COMPILE)" != 1 ]; then :; \
+		elif [ -n "$$(SAM_RUNTIME_PYTHON)" ]; then \
+			"$$(SAM_RUNTIME_PYTHON)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$$$$cache.tmp" >/dev/null || true; \
+		else echo "build-$(1): no $$(SAM_RUNTIME) interpreter found, no .pyc precompiled"; fi; \
+		touch "$$$$cache.tmp/.complete"; mv "$$$$cache.tmp" "$$$$cache"; \
+	fi; \
 	mkdir -p "$$(ARTIFACTS_DIR)"; \
-	if ! $$(SAM_PIP_PYTHON) -m pip install --disable-pip-version-check --no-warn-conflicts \
-		--no-compile --upgrade --target "$$(ARTIFACTS_DIR)" \
-		--only-binary=:all: --implementation cp --python-version $$(sam_pyversion) \
-		--platform manylinux_2_28_$$(sam_machine) --platform manylinux2014_$$(sam_machine) \
-		"$$$$src[$(2)]" >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; exit 1; fi; \
-	test -d "$$(ARTIFACTS_DIR)/rotation"; \
-	rm -rf "$$(ARTIFACTS_DIR)/bin"; \
-	if [ -n "$$(CA_BUNDLE)" ]; then mkdir -p "$$(ARTIFACTS_DIR)/certs"; cp "$$(CA_BUNDLE)" "$$(ARTIFACTS_DIR)/certs/ca-bundle.pem"; fi; \
-	if [ "$$(SAM_COMPILE)" != 1 ]; then :; \
-	elif [ -n "$$(SAM_RUNTIME_PYTHON)" ]; then \
-		"$$(SAM_RUNTIME_PYTHON)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$$(ARTIFACTS_DIR)" >/dev/null || true; \
-	else echo "build-$(1): no $$(SAM_RUNTIME) interpreter found, no .pyc precompiled"; fi
+	cp -R "$$$$cache/." "$$(ARTIFACTS_DIR)/"; rm -f "$$(ARTIFACTS_DIR)/.complete"; \
+	if [ -n "$$(CA_BUNDLE)" ]; then mkdir -p "$$(ARTIFACTS_DIR)/certs"; cp "$$(CA_BUNDLE)" "$$(ARTIFACTS_DIR)/certs/ca-bundle.pem"; fi
 endef
 $(foreach f,$(SAM_FUNCTIONS),$(eval $(call sam_build_function,$(call sam_id,$(f)),$(call sam_engine,$(f)))))
 

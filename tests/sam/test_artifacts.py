@@ -1,0 +1,123 @@
+"""The artifacts of ``make build``: each function's handler imports in a clean interpreter.
+
+A clean interpreter is the runtime's Python version started with ``-I -S``: no site-packages, no
+PYTHONPATH, no user site; only the standard library and the artifact directory (which is what
+Lambda puts on ``sys.path`` as ``/var/task``). Only artifacts of the local architecture can be
+imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sam.artifacts import (
+    BUILD_DIR,
+    DRIVER_DISTRIBUTIONS,
+    built_target,
+    drivers_in,
+    find_interpreter,
+    load_generator,
+)
+from tests.sam.conftest import unavailable
+
+pytestmark = pytest.mark.sam
+
+generator = load_generator()
+LOCAL_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+# Runs in the clean interpreter: import the handler the way Lambda does, then report.
+PROBE = """
+import importlib, importlib.util, json, sys, time
+artifact, handler, driver = sys.argv[1:4]
+sys.path.insert(0, artifact)
+started = time.perf_counter()
+module_name, _, attribute = handler.rpartition(".")
+entry = getattr(importlib.import_module(module_name), attribute)
+imported = time.perf_counter()
+importlib.import_module(driver)  # the driver's compiled parts load on this interpreter
+loaded = time.perf_counter()
+drivers = sorted(d for d in %r if importlib.util.find_spec(d) is not None)
+print(json.dumps({
+    "callable": callable(entry),
+    "handler_ms": 1000 * (imported - started),
+    "driver_ms": 1000 * (loaded - imported),
+    "drivers": drivers,
+    "driver_file": sys.modules[driver].__file__,
+    "rotation_file": sys.modules["rotation"].__file__,
+}))
+""" % (sorted(set(DRIVER_DISTRIBUTIONS.values())),)  # noqa: UP031 -- the probe has its own braces
+
+
+@pytest.fixture(scope="module")
+def build() -> tuple[Path, str]:
+    """Return the build directory and the interpreter of the runtime it was built for."""
+    if not (BUILD_DIR / "template.yaml").is_file():
+        unavailable(f"no SAM build in {BUILD_DIR}: run `make build`")
+    runtime, architecture = built_target(BUILD_DIR)
+    local = LOCAL_ARCHITECTURE.get(platform.machine().lower())
+    if architecture != local:
+        unavailable(f"artifacts are for {architecture}; this machine is {platform.machine()}")
+    interpreter = find_interpreter(runtime)
+    if interpreter is None:
+        unavailable(f"no {runtime} interpreter here to import the {runtime} artifacts with")
+    return BUILD_DIR, interpreter
+
+
+def _probe(interpreter: str, artifact: Path, handler: str, driver: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [interpreter, "-I", "-S", "-c", PROBE, str(artifact), handler, driver],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("fn", generator.FUNCTIONS, ids=lambda fn: fn.logical_id)
+def test_handler_imports_from_its_artifact(build: tuple[Path, str], fn: Any) -> None:
+    build_dir, interpreter = build
+    artifact = build_dir / fn.logical_id
+    if not artifact.is_dir():
+        unavailable(f"{artifact} is missing: run `make build`")
+    driver = fn.engine.driver
+    assert drivers_in(artifact) == [driver], "exactly one database driver per artifact"
+    assert (artifact / "rotation" / "engines" / f"{fn.engine.name}.py").is_file(), (
+        f"rotation/engines/{fn.engine.name}.py is not in the artifact (not written yet?)"
+    )
+    result = _probe(interpreter, artifact, fn.handler, driver)
+    assert result["callable"]
+    assert result["drivers"] == [driver]
+    assert Path(result["driver_file"]).is_relative_to(artifact)
+    assert Path(result["rotation_file"]).is_relative_to(artifact)
+
+
+def test_artifacts_carry_no_build_leftovers(build: tuple[Path, str]) -> None:
+    build_dir, _ = build
+    for fn in generator.FUNCTIONS:
+        artifact = build_dir / fn.logical_id
+        if artifact.is_dir():
+            assert not (artifact / "bin").exists(), fn.logical_id
+            assert not list(artifact.glob("*.egg-info")), fn.logical_id
+
+
+def test_built_template_pins_runtime_and_architecture(build: tuple[Path, str]) -> None:
+    build_dir, _ = build
+    template = (build_dir / "template.yaml").read_text()
+    if "pinned by make build" not in template:
+        unavailable("the build was not made by `make build` (no pinned parameters)")
+    runtime, architecture = built_target(build_dir)
+    from tests.sam.artifacts import load_yaml
+
+    parameters = load_yaml(build_dir / "template.yaml")["Parameters"]
+    assert parameters["PythonRuntime"]["AllowedValues"] == [runtime]
+    assert parameters["Architecture"]["AllowedValues"] == [architecture]
