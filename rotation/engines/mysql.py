@@ -93,6 +93,11 @@ class MySQLHandler(DBAPIHandler[Connection]):
             "password": secret.password,
             "database": secret.dbname,
             "connect_timeout": self.settings.connect_timeout,
+            # PyMySQL waits for the handshake and every reply without limit by default, so a
+            # server that accepts but never answers would hold the function until Lambda
+            # kills it. The statements we send are short; the same bound applies.
+            "read_timeout": self.settings.connect_timeout,
+            "write_timeout": self.settings.connect_timeout,
             "charset": "utf8mb4",
             "autocommit": False,
         }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -172,35 +171,33 @@ def test_rotation_falls_back_to_plaintext_on_a_server_without_tls_when_allowed(
     assert "falling back to PLAINTEXT" in capfd.readouterr().out
 
 
-def test_connect_timeout_is_bounded(client: Any) -> None:
+@pytest.mark.parametrize(
+    ("cls", "engine"), [(PostgreSQLHandler, "postgres"), (MariaDBHandler, "mariadb")]
+)
+def test_connect_timeout_is_bounded(client: Any, cls: Any, engine: str) -> None:
     """A port that accepts but never answers fails within the configured timeout."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    port = silent.getsockname()[1]
-    stop = threading.Event()
-    try:
-        handler = PostgreSQLHandler(settings=Settings(connect_timeout=2), client=client)
-        secret = DatabaseSecret.parse(
-            {
-                "engine": "postgres",
-                "host": "127.0.0.1",
-                "port": port,
-                "username": "u",
-                "password": "p",
-                "ssl": False,
-            },
-            PostgreSQLHandler,
-        )
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        handler = cls(settings=Settings(connect_timeout=2), client=client)
+        value = {
+            "engine": engine,
+            "host": "127.0.0.1",
+            "port": port,
+            "username": "u",
+            "password": "p",
+            "ssl": False,
+        }
         started = time.monotonic()
-        with pytest.raises(ConnectError) as caught, handler.connect(secret):
+        with (
+            pytest.raises(ConnectError) as caught,
+            handler.connect(DatabaseSecret.parse(value, cls)),
+        ):
             pass
         # Generous bound: the point is that it ends, not how fast.
         assert time.monotonic() - started < 30
         assert not isinstance(caught.value, LoginFailedError)
-    finally:
-        stop.set()
-        silent.close()
 
 
 def test_wrong_password_is_a_login_failure(
