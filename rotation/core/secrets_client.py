@@ -108,6 +108,7 @@ class SecretsClient:
                 SecretId=secret_id, VersionId=token, VersionStage=AWSPENDING
             )
         except self.client.exceptions.ResourceNotFoundException:
+            self._called("GetSecretValue")
             return False
         except Exception as exc:
             raise _wrap("GetSecretValue", exc) from exc

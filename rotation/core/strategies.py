@@ -15,7 +15,7 @@ credentials must log in before the admin acts, and all secrets must name the sam
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rotation.core.errors import (
@@ -116,16 +116,18 @@ class SingleUser(Strategy):
         rotation: Rotation,
         current: DatabaseSecret,
         pending: DatabaseSecret,
-    ) -> list[tuple[str, DatabaseSecret]]:
-        candidates = [(AWSCURRENT, current), (AWSPENDING, pending)]
+    ) -> Iterator[tuple[str, DatabaseSecret]]:
+        """Yield the versions to log in with, reading AWSPREVIOUS only if it comes to that."""
+        yield AWSCURRENT, current
+        yield AWSPENDING, pending
         previous_value = rotation.previous()
-        if previous_value is not None:
-            previous = handler.parse_secret(previous_value)
-            same_user = previous.username == current.username
-            tried = previous.password in (current.password, pending.password)
-            if same_user and not tried and previous.same_server_as == current.same_server_as:
-                candidates.append((AWSPREVIOUS, previous))
-        return candidates
+        if previous_value is None:
+            return
+        previous = handler.parse_secret(previous_value)
+        same_user = previous.username == current.username
+        tried = previous.password in (current.password, pending.password)
+        if same_user and not tried and previous.same_server_as == current.same_server_as:
+            yield AWSPREVIOUS, previous
 
 
 class AlternatingUsers(Strategy):

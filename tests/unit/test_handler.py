@@ -213,7 +213,11 @@ def test_calls_per_rotation(handler: FakeDatabaseHandler, client: Any, secret_ar
     assert names.count("DescribeSecret") == 2 + 4
     assert names.count("PutSecretValue") == 1
     assert names.count("UpdateSecretVersionStage") == 1
-    assert names.count("GetSecretValue") == 5  # current + pending probe; set: 2; test: 1
+    # create: current + pending probe; set: current + pending; test: pending. AWSPREVIOUS is
+    # read only when AWSCURRENT does not log in.
+    assert names.count("GetSecretValue") == 5
+    sm.rotate(handler, client, secret_arn)
+    assert [name for name, _ in calls].count("GetSecretValue") == 10
 
 
 # -- setSecret, testSecret, finishSecret ---------------------------------------------
