@@ -30,7 +30,7 @@ bench: install
 	$(PY) -m tests.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
 
 # The SAM template pack's targets (build-<LogicalId>, build, validate, package-sizes).
 -include templates/sam.mk
