@@ -9,7 +9,6 @@ secret's ARN. After each round the labels are shown and the new credentials are 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,9 @@ from rotation.cli.standin import (
     RedshiftStandIn,
     SecretsManagerStandIn,
 )
+from rotation.cli.steps import run_steps
 from rotation.core.config import Settings
-from rotation.core.errors import ConfigurationError, LoginFailedError, RotationError
+from rotation.core.errors import ConfigurationError, LoginFailedError
 from rotation.core.log import redactor
 from rotation.core.registry import engine_class
 from rotation.core.secret import DatabaseSecret
@@ -135,18 +135,8 @@ def _round(
     out.say(f"round {number}: RotateSecret -> new version {short(token)} (AWSPENDING, no value)")
     record: dict[str, Any] = {"round": number, "token": token, "steps": []}
     doc["rounds"].append(record)
-    for step in sm.STEPS:
-        started = time.perf_counter()
-        try:
-            handler.handle(sm.event(arn, token, step), None)
-        except RotationError as exc:
-            ms = round((time.perf_counter() - started) * 1000)
-            record["steps"].append({"step": str(step), "ok": False, "ms": ms, "error": str(exc)})
-            out.say(f"  {step!s:<13} FAILED {ms:>5} ms  {exc}")
-            return False
-        ms = round((time.perf_counter() - started) * 1000)
-        record["steps"].append({"step": str(step), "ok": True, "ms": ms})
-        out.say(f"  {step!s:<13} ok     {ms:>5} ms")
+    if not run_steps(handler, arn, token, out, record["steps"]):
+        return False
     labels = sm.labels(client, arn)
     record["labels"] = labels
     out.say(f"  labels:  {format_labels(labels)}")

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from rotation.cli.aws import build_handler, infer_engine, secrets_manager_client, settings_from
 from rotation.cli.output import format_labels, short
-from rotation.core.errors import RotationError, SecretsManagerError
+from rotation.cli.steps import run_steps
+from rotation.core.errors import SecretsManagerError
 from rotation.core.secrets_client import SecretsClient
 from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
 from rotation.testing import secretsmanager as sm
@@ -105,19 +106,9 @@ def _local(
     doc.update(engine=engine, strategy=strategy, steps=[])
     token = _begin(handler, client, arn, current, out)
     doc["token"] = token
-    for step in sm.STEPS:
-        started = time.perf_counter()
-        try:
-            handler.handle(sm.event(arn, token, step), None)
-        except RotationError as exc:
-            ms = round((time.perf_counter() - started) * 1000)
-            doc["steps"].append({"step": str(step), "ok": False, "ms": ms, "error": str(exc)})
-            out.say(f"  {step!s:<13} FAILED {ms:>5} ms  {exc}")
-            doc.update(outcome=FAILED, labels=sm.labels(client, arn))
-            return False
-        ms = round((time.perf_counter() - started) * 1000)
-        doc["steps"].append({"step": str(step), "ok": True, "ms": ms})
-        out.say(f"  {step!s:<13} ok     {ms:>5} ms")
+    if not run_steps(handler, arn, token, out, doc["steps"]):
+        doc.update(outcome=FAILED, labels=sm.labels(client, arn))
+        return False
     doc.update(outcome=COMPLETED, labels=sm.labels(client, arn))
     out.say(f"  after:   {format_labels(doc['labels'])}")
     out.say(f"  outcome: {COMPLETED}")
