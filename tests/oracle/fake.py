@@ -20,7 +20,10 @@ Modelled server behaviour, from Oracle's documentation:
   when the grantee has no grant of that kind, and shows only the session's own grants to a
   session without SELECT_CATALOG_ROLE (modelled as ORA-31608, which is why the engine refuses
   to create a clone when it finds no grants at all);
-* names are limited to ``name_limit`` bytes (ORA-00972).
+* names are limited to ``name_limit`` bytes (ORA-00972);
+* ``SESSION_PRIVS`` lists the system privileges the session holds directly or through its roles,
+  ``SESSION_ROLES`` the roles granted to it; ``Connection.version`` and (thin mode)
+  ``Connection.protocol`` (``tcp`` or ``tcps``) describe the session.
 """
 
 from __future__ import annotations
@@ -64,7 +67,18 @@ _STATEMENTS: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("grant_role", re.compile(rf"GRANT {QUOTED} TO {QUOTED}( WITH ADMIN OPTION)?", re.S)),
     ("grant_system", re.compile(rf"GRANT ([A-Z]+(?: [A-Z]+)*) TO {QUOTED}( WITH ADMIN OPTION)?")),
+    (
+        "session_privs",
+        re.compile(
+            r"SELECT PRIVILEGE FROM SESSION_PRIVS WHERE PRIVILEGE IN "
+            r"\(('[A-Z ]+'(?:, '[A-Z ]+')*)\)"
+        ),
+    ),
+    ("session_roles", re.compile(r"SELECT ROLE FROM SESSION_ROLES WHERE ROLE = '([A-Z_]+)'")),
 ]
+#: Statements that only read; anything else changes the server.
+READ_ONLY = frozenset({"dual", "enquote", "user_exists", "name_limit", "granted_ddl",
+                       "session_privs", "session_roles"})  # fmt: skip
 BINDS = {"dual": 0, "enquote": 1, "user_exists": 1, "name_limit": 0, "granted_ddl": 2}
 SYSTEM_PRIVILEGES = frozenset(
     {"CREATE SESSION", "CREATE TABLE", "CREATE VIEW", "UNLIMITED TABLESPACE", "CREATE USER",
@@ -137,6 +151,7 @@ class FakeOracle:
     tcps_port: int = 2484
     service_name: str = "ORCLPDB1"
     name_limit: int = 128
+    version: str = "19.0.0.0.0"
     users: dict[str, OracleUser] = field(default_factory=dict)
     roles: dict[str, set[str]] = field(
         default_factory=lambda: {
@@ -152,6 +167,7 @@ class FakeOracle:
     successful_logins: int = 0
     failed_logins: int = 0
     executed: list[tuple[str, str]] = field(default_factory=list)  # (session user, statement)
+    changes: list[str] = field(default_factory=list)  # kinds of statements that write
     connects: list[dict[str, Any]] = field(default_factory=list)
 
     # -- logins -------------------------------------------------------------------------------
@@ -170,7 +186,8 @@ class FakeOracle:
         self._check_transport(options)
         if options.get("service_name") != self.service_name:
             raise ora_error(12514, "Cannot connect to database. Service is not registered.")
-        return FakeConnection(self, self.login(options["user"], options["password"]))
+        user = self.login(options["user"], options["password"])
+        return FakeConnection(self, user, str(options.get("protocol", "tcp")))
 
     def _check_transport(self, options: dict[str, Any]) -> None:
         protocol, port = options.get("protocol", "tcp"), options.get("port")
@@ -243,12 +260,21 @@ class FakeOracle:
         if len(binds) != BINDS.get(kind, 0) or not all(isinstance(b, str) for b in binds):
             raise UnexpectedStatementError(f"wrong bind variables for {kind}: {len(binds)}")
         self.executed.append((session, sql))
+        if kind not in READ_ONLY:
+            self.changes.append(kind)
         handler = getattr(self, f"_{kind}")
         result: list[tuple[Any, ...]] | None = handler(session, *match.groups(), *binds)
         return result
 
     def _dual(self, session: str) -> list[tuple[Any, ...]]:
         return [(1,)]
+
+    def _session_privs(self, session: str, wanted: str) -> list[tuple[Any, ...]]:
+        names = [name.strip("'") for name in wanted.split(", ")]
+        return [(name,) for name in names if self.has_system(session, name)]
+
+    def _session_roles(self, session: str, role: str) -> list[tuple[Any, ...]]:
+        return [(role,)] if role in self.users[session].roles else []
 
     def _enquote(self, session: str, name: str) -> list[tuple[Any, ...]]:
         if name.startswith('"'):
@@ -384,12 +410,14 @@ class FakeCursor:
 
 
 class FakeConnection:
-    """A session of one user."""
+    """A session of one user, with the thin driver's ``version`` and ``protocol``."""
 
-    def __init__(self, server: FakeOracle, user: str) -> None:
+    def __init__(self, server: FakeOracle, user: str, protocol: str = "tcp") -> None:
         self.server = server
         self.user = user
         self.closed = False
+        self.version = server.version
+        self.protocol = protocol
 
     def require_open(self) -> None:
         """Fail like the driver on a closed connection."""
