@@ -6,6 +6,11 @@ for real: ``DECLARE @sql nvarchar(max) = <concatenation>; EXEC sys.sp_executesql
 ``N'...'`` literals and ``QUOTENAME`` (NULL beyond 128 characters, as on SQL Server), then the
 resulting statement is tokenised (bracketed identifiers only, ``N'...'`` literals) and applied.
 Catalog queries are recognised by the engine's own query text and answered from the model.
+
+The read-only preflight queries are answered as SQL Server does: ``HAS_PERMS_BY_NAME`` from
+server permissions (``CONTROL SERVER`` implies all) and the session's database grants (db_owner
+implies the database ones), ``IS_ROLEMEMBER``, and ``sys.dm_exec_connections`` (whose
+``encrypt_option`` is the session's; reading it needs VIEW SERVER STATE, error 300 otherwise).
 """
 
 from __future__ import annotations
@@ -73,6 +78,13 @@ class SQLServerModel:
         self.databases: dict[str, Database] = {}
         self.failed_logins = 0
         self.statements: list[str] = []  # every DDL statement applied, for assertions
+        # Server-level permissions per login; CONTROL SERVER implies every permission.
+        self.server_permissions: dict[str, set[str]] = {ADMIN: {"CONTROL SERVER"}}
+        self.version = (
+            "16.0.1000.6",
+            "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64) \n"
+            "\tOct  8 2022 05:58:25 \n\tCopyright (C) 2022 Microsoft Corporation\n",
+        )
         for name, contained in (("master", False), ("appdb", False), ("containeddb", True)):
             db = Database(contained=contained)
             db.roles = {role: set() for role in (*_STANDARD_ROLES, "app_role")}
@@ -80,6 +92,7 @@ class SQLServerModel:
             db.users[ADMIN] = User(ADMIN, None)
             self.databases[name] = db
         self._queries = _query_patterns()
+        self._fixed = _fixed_queries()
 
     # -- authentication -------------------------------------------------------------------
 
@@ -126,6 +139,8 @@ class SQLServerModel:
                     self.statements.append(statement)
                     self.apply(session, statement)
                 return [], []
+            if text in self._fixed:
+                return self.answer_fixed(session, self._fixed[text])
             for purpose, pattern in self._queries:
                 match = pattern.fullmatch(text)
                 if match:
@@ -150,6 +165,33 @@ class SQLServerModel:
         if purpose == "permissions":
             kinds = ["tinyint", "str", "str", "str", "str", "str", "str"]
             return kinds, [list(row) for row in db.rows(name)]
+        raise AssertionError(purpose)
+
+    def answer_fixed(self, session: dict[str, Any], purpose: str) -> tuple[list[str], Any]:
+        """Answer a read-only query without parameters about the server or the session."""
+        login = session["login"]
+        granted = self.server_permissions.get(login, set())
+        if purpose == "version":
+            return ["str", "str"], [list(self.version)]
+        if purpose == "encryption":
+            if not granted & {"CONTROL SERVER", "VIEW SERVER STATE"}:
+                raise TSQLError(300, "VIEW SERVER STATE permission was denied on object 'server', "
+                                "database 'master'.")  # fmt: skip
+            return ["str"], [["TRUE" if session.get("encrypted") else "FALSE"]]
+        db = self.databases[session["database"]]
+        me = next((n for n, u in db.users.items() if login in (u.login, n)), None)
+        control = "CONTROL SERVER" in granted
+        owner = control or (me is not None and me in db.roles["db_owner"])
+
+        def database(permission: str) -> int:
+            rows = db.permissions.get(me or "", {})
+            held = rows.get((0, permission, None, None, None), ("",))[0] in ("G", "W")
+            return int(owner or held)
+
+        if purpose == "admin_permissions":
+            row = [int(control or "ALTER ANY LOGIN" in granted), database("ALTER ANY USER"),
+                   int(owner), database("ALTER ANY ROLE")]  # fmt: skip
+            return ["int"] * 4, [row]
         raise AssertionError(purpose)
 
     # -- DDL ------------------------------------------------------------------------------
@@ -317,6 +359,16 @@ def _query_patterns() -> list[tuple[str, re.Pattern[str]]]:
         (purpose, re.compile(re.escape(render("%s")).replace("%s", f"({LITERAL})")))
         for purpose, render in ((p, lambda v, m=m: m(v).sql) for p, m in statements.items())
     ]
+
+
+def _fixed_queries() -> dict[str, str]:
+    """Recognise the engine's parameterless preflight queries by their exact text."""
+    handler = SQLServerHandler.__new__(SQLServerHandler)
+    return {
+        handler.server_version_statement().sql: "version",
+        handler.encryption_statement().sql: "encryption",
+        handler.admin_permissions_statement().sql: "admin_permissions",
+    }
 
 
 LITERAL = r"N'(?:[^']|'')*'"

@@ -46,6 +46,7 @@ class _Handler(socketserver.BaseRequestHandler):
             connection = holder["connection"]
             session.setdefault("login", connection.login.user_name)
             session.setdefault("database", connection.login.database or "master")
+            session["encrypted"] = connection.session_encrypted
             try:
                 kinds, rows = model.execute(session, query.sql)
             except TSQLError as exc:
