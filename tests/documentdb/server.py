@@ -9,7 +9,11 @@ the user-management commands the engine sends, with MongoDB's authorisation rule
 * ``createUser`` needs ``createUser`` on the database and ``grantRole`` on each role's database;
   ``grantRolesToUser``/``revokeRolesFromUser`` need ``grantRole``/``revokeRole``;
 * ``updateUser`` with ``pwd`` needs ``changePassword`` — or, on one's own user, the
-  ``changeOwnPassword`` action of a custom role; ``usersInfo`` on others needs ``viewUser``.
+  ``changeOwnPassword`` action of a custom role; ``usersInfo`` on others needs ``viewUser``;
+* ``connectionStatus`` (no login needed) with ``showPrivileges`` lists the session's privileges
+  as MongoDB does: a database role's actions on ``{db, collection: ""}``, an any-database or
+  custom role's on ``{db: "", collection: ""}``, ``clusterAdmin``'s on ``{cluster: true}``,
+  ``root``'s on ``anyResource``.
 
 Built-in roles carry a subset of MongoDB's actions (enough for the rules above); a custom role's
 actions apply to every database. Passwords are kept only as SCRAM credentials.
@@ -76,6 +80,7 @@ NO_AUTH_COMMANDS = frozenset(
         "buildInfo",
         "buildinfo",
         "endSessions",
+        "connectionStatus",
         "saslStart",
         "saslContinue",
     }
@@ -312,6 +317,33 @@ class Connection:
     def cmd_buildinfo(self, body: dict[str, Any], db: str) -> dict[str, Any]:
         """Claim a MongoDB 5.0-compatible server."""
         return {"version": "5.0.0", "versionArray": [5, 0, 0, 0]}
+
+    def cmd_connectionstatus(self, body: dict[str, Any], db: str) -> dict[str, Any]:
+        """Describe the session: its users, roles and (with showPrivileges) privileges."""
+        user = self._live_user()
+        roles = user.roles if user else []
+        info: dict[str, Any] = {
+            "authenticatedUsers": [{"user": user.name, "db": user.db}] if user else [],
+            "authenticatedUserRoles": [{"role": role, "db": role_db} for role, role_db in roles],
+        }
+        if body.get("showPrivileges"):
+            privileges = []
+            for name, role_db in roles:
+                resource: dict[str, Any]
+                if role_db == "admin" and name == "root":
+                    resource, actions = {"anyResource": True}, set().union(*DATABASE_ROLES.values())
+                elif name in DATABASE_ROLES:
+                    resource, actions = {"db": role_db, "collection": ""}, DATABASE_ROLES[name]
+                elif role_db == "admin" and name == "clusterAdmin":
+                    resource, actions = {"cluster": True}, ANY_DATABASE_ROLES[name]
+                elif role_db == "admin" and name in ANY_DATABASE_ROLES:
+                    resource, actions = {"db": "", "collection": ""}, ANY_DATABASE_ROLES[name]
+                else:
+                    resource = {"db": "", "collection": ""}
+                    actions = self.directory.custom_roles.get((name, role_db), frozenset())
+                privileges.append({"resource": resource, "actions": sorted(actions)})
+            info["authenticatedUserPrivileges"] = privileges
+        return {"authInfo": info}
 
     def cmd_endsessions(self, body: dict[str, Any], db: str) -> dict[str, Any]:
         """Accept (and forget) ended sessions."""
