@@ -77,6 +77,18 @@ class DBAPIHandler(DatabaseHandler[C]):
         """Commit the connection's transaction."""
         conn.commit()  # type: ignore[attr-defined]
 
+    def username_limit_statement(self) -> Statement | None:
+        """Render the query for the server's user name limit, or None to trust the class (hook)."""
+        return None
+
+    def username_limit(self, conn: C) -> int:
+        """Return the limit the server reports, or ``max_username_length`` when it says nothing."""
+        statement = self.username_limit_statement()
+        if statement is None:
+            return self.max_username_length
+        rows = self.execute(conn, statement)
+        return int(rows[0][0]) if rows and rows[0][0] else self.max_username_length
+
     def check(self, conn: C) -> None:
         """Run ``check_query`` and expect the single value 1."""
         rows = self.execute(conn, Statement(self.check_query, None, "check query"))

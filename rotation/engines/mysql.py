@@ -226,11 +226,6 @@ class MySQLHandler(DBAPIHandler[Connection]):
         """Tell whether any host entry of a user exists."""
         return bool(self.execute(conn, self.user_hosts_statement(username)))
 
-    def username_limit(self, conn: Connection) -> int:
-        """Return the server's real user name limit (16 on MySQL 5.6, 32 on 8.x, ...)."""
-        rows = self.execute(conn, self.username_limit_statement())
-        return int(rows[0][0]) if rows and rows[0][0] else self.max_username_length
-
     def create_user_like(
         self, conn: Connection, username: str, template: str, password: str
     ) -> None:

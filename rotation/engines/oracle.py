@@ -303,11 +303,6 @@ class OracleHandler(DBAPIHandler[Connection]):
         """Tell whether a user exists."""
         return bool(self.execute(conn, self.user_exists_statement(self.enquote(conn, username))))
 
-    def username_limit(self, conn: Connection) -> int:
-        """Return the server's user name limit in bytes (30 before 12.2, 128 since)."""
-        rows = self.execute(conn, self.username_limit_statement())
-        return int(rows[0][0]) if rows and rows[0][0] else self.max_username_length
-
     def create_user_like(
         self, conn: Connection, username: str, template: str, password: str
     ) -> None:
