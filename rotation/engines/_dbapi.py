@@ -120,3 +120,10 @@ class DBAPIHandler(DatabaseHandler[C]):
         if self.is_login_rejection(exc):
             return LoginFailedError(f"{where} rejected the login of user {secret.username!r}")
         return ConnectError(f"cannot connect to {where}: {self.describe_error(exc)}")
+
+
+def text_value(value: Any) -> str:
+    """Return a column value as text (drivers may return bytes for catalog columns)."""
+    if isinstance(value, bytes | bytearray):
+        return value.decode()
+    return "" if value is None else str(value)

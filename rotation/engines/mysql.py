@@ -20,10 +20,10 @@ import re
 import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
 from rotation.core.strategies import AlternatingUsers, SingleUser
-from rotation.engines._dbapi import DBAPIHandler, Statement
+from rotation.engines._dbapi import Statement, text_value
+from rotation.engines._mysql_preflight import MySQLPreflight
 
 if TYPE_CHECKING:
     from pymysql.connections import Connection
@@ -68,7 +68,7 @@ def readdress_grant(line: str, template: str, clone: str) -> str | None:
     return None
 
 
-class MySQLHandler(DBAPIHandler[Connection]):
+class MySQLHandler(MySQLPreflight):
     """Rotate MySQL users."""
 
     engine = "mysql"
@@ -181,7 +181,7 @@ class MySQLHandler(DBAPIHandler[Connection]):
         ssl_type: Any, cipher: Any, issuer: Any, subject: Any
     ) -> tuple[str, list[Any]]:
         """Render the REQUIRE clause matching mysql.user's TLS columns."""
-        kind = _text(ssl_type).upper()
+        kind = text_value(ssl_type).upper()
         if kind == "ANY":
             return "REQUIRE SSL", []
         if kind == "X509":
@@ -189,9 +189,9 @@ class MySQLHandler(DBAPIHandler[Connection]):
         if kind == "SPECIFIED":
             parts, params = [], []
             for keyword, value in (("CIPHER", cipher), ("ISSUER", issuer), ("SUBJECT", subject)):
-                if _text(value):
+                if text_value(value):
                     parts.append(f"{keyword} %s")
-                    params.append(_text(value))
+                    params.append(text_value(value))
             return "REQUIRE " + " AND ".join(parts), params
         return "REQUIRE NONE", []
 
@@ -252,81 +252,11 @@ class MySQLHandler(DBAPIHandler[Connection]):
 
     # -- read-only preflight (rotation check) ---------------------------------------------------
 
-    def tls_status_statement(self) -> Statement:
-        """Render the query for the session's TLS protocol and cipher."""
-        return Statement(
-            "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')",
-            None,
-            "look up TLS status",
-        )
-
-    def own_privileges_statement(self) -> Statement:
-        """Render the query for the session user's global privileges and its account name."""
-        return Statement(
-            "SELECT CURRENT_USER(), GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE "
-            "FROM information_schema.USER_PRIVILEGES",
-            None,
-            "look up own privileges",
-        )
-
-    def session_facts(self, conn: Connection) -> dict[str, str]:
-        """Report the server version and the session's TLS protocol and cipher."""
-        # MariaDB prefixes its version with "5.5.5-" for old MySQL clients.
-        facts = {"server_version": str(conn.get_server_info()).removeprefix("5.5.5-")}  # type: ignore[no-untyped-call]
-        status = {
-            _text(name): _text(value)
-            for name, value in self.execute(conn, self.tls_status_statement())
-        }
-        if status.get("Ssl_version"):
-            facts["tls_version"] = status["Ssl_version"]
-            facts["tls_cipher"] = status.get("Ssl_cipher", "")
-        return facts
-
-    def privilege_findings(self, conn: Connection, username: str, *, admin: bool) -> list[Finding]:
-        """Check the admin's CREATE USER and GRANT OPTION, and that the user exists; read-only."""
-        if not admin:
-            return [Finding("privileges: own password", True, "any user may set its own")]
-        rows = self.execute(conn, self.own_privileges_statement())
-        account = _text(rows[0][0]) if rows else ""
-        user, _, host = account.rpartition("@")
-        own = {(_text(r[2]), _text(r[3])) for r in rows if _text(r[1]) == f"'{user}'@'{host}'"}
-        kinds = {kind for kind, _ in own}
-        findings = [
-            Finding(
-                "privileges: CREATE USER",
-                "CREATE USER" in kinds,
-                "held" if "CREATE USER" in kinds else "missing: the admin cannot create the clone",
-            ),
-            Finding(
-                "privileges: GRANT OPTION",
-                any(grantable == "YES" for _, grantable in own),
-                "held"
-                if any(grantable == "YES" for _, grantable in own)
-                else "missing: the admin cannot copy the user's grants to the clone",
-            ),
-        ]
-        try:
-            hosts = self.execute(conn, self.user_hosts_statement(username))
-        except UserManagementError as exc:
-            return [*findings, Finding("privileges: read mysql.user", False, str(exc))]
-        if hosts:
-            where = ", ".join(sorted(_text(row[0]) for row in hosts))
-            findings.append(Finding("user exists", True, f"{username!r} at host(s) {where}"))
-        else:
-            findings.append(Finding("user exists", False, f"user {username!r} does not exist"))
-        return findings
-
     def _hosts(self, conn: Connection, username: str) -> list[tuple[Any, ...]]:
         rows = self.execute(conn, self.user_hosts_statement(username))
         if not rows:
             raise UserManagementError(f"user {username!r} does not exist on the server")
-        return [(_text(row[0]), *row[1:]) for row in rows]
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return value.decode()
-    return "" if value is None else str(value)
+        return [(text_value(row[0]), *row[1:]) for row in rows]
 
 
 single_user_handler = MySQLHandler.lambda_handler(strategy=SingleUser())
