@@ -29,10 +29,17 @@ import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
-from rotation.core.database import Finding
 from rotation.core.errors import ConnectError, SecretFormatError, UserManagementError
 from rotation.core.strategies import AlternatingUsers, SingleUser
 from rotation.engines._dbapi import DBAPIHandler, Statement
+from rotation.engines._oracle_preflight import OraclePreflight
+from rotation.engines._oracle_statements import (
+    GRANT_KINDS,
+    OracleStatements,
+    quote_password,
+    readdress_grant,
+    split_ddl,
+)
 
 if TYPE_CHECKING:
     from oracledb import Connection
@@ -44,72 +51,15 @@ else:
 
 #: Port of the TCPS listener when the secret has no ``ssl_port`` (RDS's SSL option default).
 DEFAULT_TCPS_PORT = 2484
-#: Characters Oracle accepts in neither a quoted identifier nor a password.
-FORBIDDEN = ('"', "\x00")
-GRANT_KINDS = ("ROLE_GRANT", "SYSTEM_GRANT", "OBJECT_GRANT")
 # ORA-01017: invalid username/password. A locked (ORA-28000) or expired (ORA-28001) account is
 # not a wrong password: retrying other versions' passwords cannot help, so it is a ConnectError.
 LOGIN_REJECTED = frozenset({"ORA-01017"})
 NO_GRANTS = "ORA-31608"  # GET_GRANTED_DDL: "specified object of type ... not found"
 PASSWORD_REUSED = "ORA-28007"  # the profile forbids reusing a password in the history
-GRANT_OPTIONS = ("", " WITH ADMIN OPTION", " WITH GRANT OPTION", " WITH HIERARCHY OPTION")
-#: System privileges the alternating-users admin needs: make the clone and set passwords, then
-#: replay the original's role, system and object grants (unless it holds each with an option).
-ADMIN_PRIVILEGES = ("CREATE USER", "ALTER USER")
-REGRANT_PRIVILEGES = ("GRANT ANY ROLE", "GRANT ANY PRIVILEGE", "GRANT ANY OBJECT PRIVILEGE")
-CATALOG_ROLE = "SELECT_CATALOG_ROLE"  # lets DBMS_METADATA show other users' grants
 
 
-def quote_password(password: str) -> str:
-    """Return ``password`` as the quoted identifier ``IDENTIFIED BY`` takes.
-
-    Raises:
-        SecretFormatError: The password holds ``"`` or NUL, which Oracle cannot store; it is
-            refused rather than altered (the message does not include it).
-    """
-    if any(char in password for char in FORBIDDEN):
-        raise SecretFormatError(
-            "the password contains a double quote or NUL character, which Oracle passwords "
-            "cannot contain"
-        )
-    return '"' + password + '"'
-
-
-def split_ddl(text: str) -> list[str]:
-    """Split GET_GRANTED_DDL output into statements: one per line, outside quoted names."""
-    statements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == "\n" and not quoted:
-            statements.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    statements.append("".join(current).strip())
-    return [statement for statement in statements if statement]
-
-
-def readdress_grant(statement: str, template: str, clone: str) -> str:
-    """Rewrite one granted-DDL statement of ``template`` so that it grants to ``clone``.
-
-    ``template`` and ``clone`` are quoted names as ENQUOTE_NAME returns them. The grantee is the
-    last ``TO <template>``, followed only by a grant option.
-
-    Raises:
-        UserManagementError: The statement is not a GRANT to ``template``.
-    """
-    for option in GRANT_OPTIONS:
-        tail = " TO " + template + option
-        if statement.startswith("GRANT ") and statement.endswith(tail):
-            return statement[: -len(tail)] + " TO " + clone + option
-    raise UserManagementError("a granted-DDL statement of the original could not be re-addressed")
-
-
-class OracleHandler(DBAPIHandler[Connection]):
-    """Rotate Oracle database users."""
+class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection]):
+    """Rotate Oracle database users (statements and preflight hooks come from the mixins)."""
 
     engine = "oracle"
     display_name = "Oracle"
@@ -225,52 +175,6 @@ class OracleHandler(DBAPIHandler[Connection]):
         kept = [line for line in lines if line and not line.startswith("Help:")][:3]
         return self.redactor.redact(" / ".join(kept)) if kept else type(exc).__name__
 
-    # -- statements ---------------------------------------------------------------------------
-
-    def enquote_statement(self, name: str) -> Statement:
-        """Render the query that quotes a user name on the server (capitalising if unquoted)."""
-        # The one-argument form: a BOOLEAN argument is not valid SQL before 23ai.
-        return Statement(
-            "SELECT SYS.DBMS_ASSERT.ENQUOTE_NAME(:name) FROM DUAL", (name,), "ENQUOTE_NAME"
-        )
-
-    def user_exists_statement(self, quoted: str) -> Statement:
-        """Render the query that finds a user by its exact (dictionary) name."""
-        return Statement(
-            "SELECT 1 FROM SYS.ALL_USERS WHERE USERNAME = :name", (quoted[1:-1],), "look up user"
-        )
-
-    def username_limit_statement(self) -> Statement:
-        """Render the query for the width of user names (128 from 12.2, 30 before)."""
-        return Statement(
-            "SELECT DATA_LENGTH FROM SYS.ALL_TAB_COLUMNS WHERE OWNER = 'SYS' "
-            "AND TABLE_NAME = 'ALL_USERS' AND COLUMN_NAME = 'USERNAME'",
-            None,
-            "look up user name limit",
-        )
-
-    def granted_ddl_statement(self, kind: str, quoted: str) -> Statement:
-        """Render the query for a user's grants of one kind, as DDL."""
-        return Statement(
-            "SELECT SYS.DBMS_METADATA.GET_GRANTED_DDL(:kind, :grantee) FROM DUAL",
-            (kind, quoted[1:-1]),
-            "GET_GRANTED_DDL",
-        )
-
-    def alter_password_statement(
-        self, quoted: str, password: str, old_password: str | None = None
-    ) -> Statement:
-        """Render ``ALTER USER <quoted> IDENTIFIED BY "<pw>"`` (with ``REPLACE "<old>"``)."""
-        sql = "ALTER USER " + quoted + " IDENTIFIED BY " + quote_password(password)
-        if old_password is not None:
-            sql += " REPLACE " + quote_password(old_password)
-        return Statement(sql, None, "ALTER USER ... IDENTIFIED BY")
-
-    def create_user_statement(self, quoted: str, password: str) -> Statement:
-        """Render ``CREATE USER <quoted> IDENTIFIED BY "<pw>"``."""
-        sql = "CREATE USER " + quoted + " IDENTIFIED BY " + quote_password(password)
-        return Statement(sql, None, "CREATE USER")
-
     # -- primitives ---------------------------------------------------------------------------
 
     def enquote(self, conn: Connection, name: str) -> str:
@@ -354,82 +258,6 @@ class OracleHandler(DBAPIHandler[Connection]):
                 text = value.read() if hasattr(value, "read") else value
                 lines += split_ddl(str(text or ""))
         return lines
-
-    # -- read-only preflight (rotation check) ---------------------------------------------------
-
-    def session_privileges_statement(self) -> Statement:
-        """Render the query for the session's system privileges that rotation needs."""
-        wanted = ", ".join("'" + name + "'" for name in ADMIN_PRIVILEGES + REGRANT_PRIVILEGES)
-        return Statement(
-            "SELECT PRIVILEGE FROM SESSION_PRIVS WHERE PRIVILEGE IN (" + wanted + ")",
-            None,
-            "look up session privileges",
-        )
-
-    def session_role_statement(self) -> Statement:
-        """Render the query telling whether SELECT_CATALOG_ROLE is enabled in the session."""
-        return Statement(
-            "SELECT ROLE FROM SESSION_ROLES WHERE ROLE = '" + CATALOG_ROLE + "'",
-            None,
-            "look up session roles",
-        )
-
-    def session_facts(self, conn: Connection) -> dict[str, str]:
-        """Report the server version and whether the transport is TCPS (no SQL).
-
-        The thin driver tells the protocol but not the TLS version or cipher.
-        """
-        facts = {"server_version": str(conn.version)}
-        protocol = str(getattr(conn, "protocol", "") or "").upper()
-        if protocol:
-            facts["transport"] = protocol
-        if protocol == "TCPS":
-            facts["tls_version"] = "TCPS (the driver reports no TLS version)"
-        return facts
-
-    def privilege_findings(self, conn: Connection, username: str, *, admin: bool) -> list[Finding]:
-        """Check the admin's system privileges, catalog role and the original; read-only."""
-        if not admin:
-            # ALTER USER <self> IDENTIFIED BY ... REPLACE <old> needs no privilege but the
-            # CREATE SESSION this login just proved.
-            detail = "the user logged in (CREATE SESSION); changing its own password needs no more"
-            return [Finding("privileges: own password", True, detail)]
-        held = {str(row[0]) for row in self.execute(conn, self.session_privileges_statement())}
-        findings = [
-            Finding(
-                f"privileges: {name}",
-                name in held,
-                "held" if name in held else f"missing: the admin cannot {purpose}",
-            )
-            for name, purpose in zip(
-                ADMIN_PRIVILEGES, ("create the clone", "set the users' passwords"), strict=True
-            )
-        ]
-        catalog = bool(self.execute(conn, self.session_role_statement()))
-        findings.append(
-            Finding(
-                f"privileges: {CATALOG_ROLE}",
-                catalog,
-                "enabled: DBMS_METADATA shows the original's grants"
-                if catalog
-                else "missing: DBMS_METADATA cannot show the original's grants to copy",
-            )
-        )
-        missing = [name for name in REGRANT_PRIVILEGES if name not in held]
-        findings.append(
-            Finding(
-                "privileges: GRANT ANY",
-                not missing,
-                "GRANT ANY ROLE, PRIVILEGE and OBJECT PRIVILEGE held"
-                if not missing
-                else "missing " + ", ".join(missing) + ": the clone can only get grants the "
-                "admin holds WITH ADMIN/GRANT OPTION",
-            )
-        )
-        exists = self.user_exists(conn, username)
-        where = "found in ALL_USERS" if exists else "not found in ALL_USERS"
-        findings.append(Finding("user exists", exists, f"user {username!r} {where}"))
-        return findings
 
 
 single_user_handler = OracleHandler.lambda_handler(strategy=SingleUser())

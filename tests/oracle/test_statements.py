@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rotation.core.errors import SecretFormatError, UserManagementError
-from rotation.engines.oracle import OracleHandler, quote_password, readdress_grant, split_ddl
+from rotation.engines._oracle_statements import quote_password, readdress_grant, split_ddl
+from rotation.engines.oracle import OracleHandler
 
 HOSTILE_NAMES = ["o'brien", "back\\slash", "per%cent", "semi;colon; DROP USER x", "with space",
                  "ünïcødé", "{brace}", ":name"]  # fmt: skip
