@@ -17,7 +17,9 @@ DDL takes no variables, so names and passwords reach the statement through the s
 change is a batch ``DECLARE @sql nvarchar(max) = N'ALTER LOGIN ' + QUOTENAME(%s) + ...; EXEC
 sys.sp_executesql @sql;`` in which pymssql binds every value as an escaped ``N'...'`` literal
 and ``QUOTENAME`` quotes names (``[...]``) and passwords (``'...'``) on the server. Python never
-formats a name or a password into SQL text.
+formats a name or a password into SQL text. The statements are rendered in
+:mod:`rotation.engines._sqlserver_statements`; the read-only hooks of ``rotation check`` live in
+:mod:`rotation.engines._sqlserver_preflight`.
 
 TLS: FreeTDS encrypts when pymssql asks for ``encryption="require"``, but verifies the server's
 certificate only when its configuration names a ``ca file``; pymssql has no argument for one.
@@ -33,13 +35,17 @@ import os
 import re
 import tempfile
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
 from rotation.core.strategies import AlternatingUsers, SingleUser
-from rotation.engines._dbapi import DBAPIHandler, Statement
+from rotation.engines._dbapi import DBAPIHandler
+from rotation.engines._sqlserver_preflight import SQLServerPreflight
+from rotation.engines._sqlserver_statements import (
+    SYSNAME_LENGTH,
+    SQLServerStatements,
+    permission_statement,
+)
 
 if TYPE_CHECKING:
     from pymssql import Connection
@@ -51,113 +57,12 @@ else:
 
 LOGIN_FAILED = 18456
 SERVER_MESSAGE = "20018"  # FreeTDS: the server sent an error message
-SYSNAME_LENGTH = 128  # QUOTENAME returns NULL beyond this, so longer values are refused first
-_PERMISSION = re.compile(r"[A-Z]+(?: [A-Z]+)*")  # permission_name is a keyword list
 _DBLIB_NOISE = "DB-Lib error message"
 _FREETDS_FIRST = re.compile(r"DB-Lib error message (\d+)")
 _freetds_lock = threading.Lock()  # FREETDSCONF is process-wide; connects that set it take turns
 
 
-@dataclass(frozen=True)
-class Name:
-    """A principal, schema, object or column name: the server quotes it with QUOTENAME."""
-
-    value: str
-
-
-@dataclass(frozen=True)
-class Password:
-    """A password: the server makes it an N'...' literal with QUOTENAME(..., '''')."""
-
-    value: str
-
-
-def dynamic(action: str, *parts: str | Name | Password) -> Statement:
-    """Render a batch that assembles one DDL statement on the server and executes it.
-
-    Plain strings are fixed SQL text; names and passwords are bound by pymssql and quoted by
-    the server.
-
-    Raises:
-        UserManagementError: A name or password exceeds 128 characters, SQL Server's limit.
-    """
-    pieces: list[str] = []
-    params: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            # pymssql interpolates %s, so fixed text must hold no '%'.
-            assert "%" not in part
-            pieces.append("N'" + part.replace("'", "''") + "'")
-            continue
-        if len(part.value) > SYSNAME_LENGTH:
-            what = "name" if isinstance(part, Name) else "password"
-            raise UserManagementError(f"{action}: a {what} is longer than {SYSNAME_LENGTH}")
-        if isinstance(part, Name):
-            pieces.append("QUOTENAME(%s)")
-        elif pieces and pieces[-1].startswith("N'"):
-            # End the preceding text with N so that the password is a Unicode literal.
-            pieces[-1] = pieces[-1][:-1] + "N'"
-            pieces.append("QUOTENAME(%s, '''')")
-        else:
-            pieces.append("N'N' + QUOTENAME(%s, '''')")
-        params.append(part.value)
-    sql = f"DECLARE @sql nvarchar(max) = {' + '.join(pieces)}; EXEC sys.sp_executesql @sql;"
-    return Statement(sql, tuple(params), action)
-
-
-_PERMISSIONS_SQL = (
-    "SELECT p.class, p.permission_name, p.state, COALESCE(os.name, s.name, ts.name), "
-    "COALESCE(o.name, dp.name, t.name), c.name, dp.type "
-    "FROM sys.database_permissions p "
-    "JOIN sys.database_principals g ON g.principal_id = p.grantee_principal_id "
-    "LEFT JOIN sys.all_objects o ON p.class = 1 AND o.object_id = p.major_id "
-    "LEFT JOIN sys.schemas os ON os.schema_id = o.schema_id "
-    "LEFT JOIN sys.all_columns c ON p.class = 1 AND c.object_id = p.major_id "
-    "AND c.column_id = p.minor_id "
-    "LEFT JOIN sys.schemas s ON p.class = 3 AND s.schema_id = p.major_id "
-    "LEFT JOIN sys.database_principals dp ON p.class = 4 AND dp.principal_id = p.major_id "
-    "LEFT JOIN sys.types t ON p.class = 6 AND t.user_type_id = p.major_id "
-    "LEFT JOIN sys.schemas ts ON ts.schema_id = t.schema_id "
-    "WHERE g.name = %s"
-)
-# sys.database_principals.type of a class 4 securable -> its securable keyword.
-_PRINCIPAL_CLASS = {"S": "USER", "U": "USER", "G": "USER", "E": "USER", "X": "USER",
-                    "C": "USER", "K": "USER", "R": "ROLE", "A": "APPLICATION ROLE"}  # fmt: skip
-
-
-def permission_statement(row: tuple[Any, ...], grantee: str) -> Statement:
-    """Render the GRANT/DENY that gives ``grantee`` one row of the permissions query.
-
-    Raises:
-        UserManagementError: The row is of a securable class this engine does not replay.
-    """
-    klass, permission, state, schema, name, column, principal_type = row
-    permission = str(permission).strip()
-    if not _PERMISSION.fullmatch(permission):
-        raise UserManagementError("replay permission: unexpected permission name")
-    verb = "DENY " if state == "D" else "GRANT "
-    parts: list[str | Name | Password] = [verb + permission]
-    if klass == 1:
-        parts += [" ON OBJECT::", Name(schema), ".", Name(name)]
-        if column is not None:
-            parts += [" (", Name(column), ")"]
-    elif klass == 3:
-        parts += [" ON SCHEMA::", Name(schema)]
-    elif klass == 4:
-        parts += [f" ON {_PRINCIPAL_CLASS.get(str(principal_type).strip(), 'USER')}::", Name(name)]
-    elif klass == 6:
-        parts += [" ON TYPE::", Name(schema), ".", Name(name)]
-    elif klass != 0:
-        raise UserManagementError(
-            f"replay permission: securable class {klass} is not supported; grant it by hand"
-        )
-    parts += [" TO ", Name(grantee)]
-    if state == "W":
-        parts.append(" WITH GRANT OPTION")
-    return dynamic("replay permission", *parts)
-
-
-class SQLServerHandler(DBAPIHandler[Connection]):
+class SQLServerHandler(SQLServerPreflight, SQLServerStatements, DBAPIHandler[Connection]):
     """Rotate SQL Server logins and contained database users."""
 
     engine = "sqlserver"
@@ -224,87 +129,6 @@ class SQLServerHandler(DBAPIHandler[Connection]):
         line = self.redactor.redact(line.splitlines()[0] if line else type(exc).__name__)
         return f"{number}: {line}" if number is not None else line
 
-    # -- statements ---------------------------------------------------------------------------
-
-    def contained_user_statement(self, username: str) -> Statement:
-        """Render the query telling whether a user authenticates in this (contained) database."""
-        return Statement(
-            "SELECT COUNT(*) FROM sys.database_principals "
-            "WHERE name = %s AND authentication_type = 2",
-            (username,),
-            "look up contained user",
-        )
-
-    def login_exists_statement(self, username: str) -> Statement:
-        """Render the query for a server login."""
-        return Statement(
-            "SELECT COUNT(*) FROM sys.server_principals WHERE name = %s",
-            (username,),
-            "look up login",
-        )
-
-    def database_user_statement(self, username: str) -> Statement:
-        """Render the query for a database user and its default schema."""
-        return Statement(
-            "SELECT default_schema_name FROM sys.database_principals WHERE name = %s",
-            (username,),
-            "look up database user",
-        )
-
-    def roles_statement(self, username: str) -> Statement:
-        """Render the query for a user's database role memberships."""
-        return Statement(
-            "SELECT r.name FROM sys.database_role_members m "
-            "JOIN sys.database_principals r ON r.principal_id = m.role_principal_id "
-            "JOIN sys.database_principals u ON u.principal_id = m.member_principal_id "
-            "WHERE u.name = %s",
-            (username,),
-            "look up role memberships",
-        )
-
-    def permissions_statement(self, username: str) -> Statement:
-        """Render the query for a user's database permissions, with every securable's names."""
-        return Statement(_PERMISSIONS_SQL, (username,), "look up permissions")
-
-    def own_password_statement(
-        self, username: str, password: str, old_password: str, *, contained: bool
-    ) -> Statement:
-        """Render ``ALTER LOGIN|USER <me> WITH PASSWORD = <new> OLD_PASSWORD = <old>``."""
-        kind = "USER" if contained else "LOGIN"
-        return dynamic(f"ALTER {kind} (own password)", f"ALTER {kind} ", Name(username),
-                       " WITH PASSWORD = ", Password(password),
-                       " OLD_PASSWORD = ", Password(old_password))  # fmt: skip
-
-    def set_password_statement(self, username: str, password: str, *, contained: bool) -> Statement:
-        """Render the admin's ``ALTER LOGIN|USER <user> WITH PASSWORD = <new>``."""
-        kind = "USER" if contained else "LOGIN"
-        return dynamic(f"ALTER {kind}", f"ALTER {kind} ", Name(username),
-                       " WITH PASSWORD = ", Password(password))  # fmt: skip
-
-    def create_login_statement(self, username: str, password: str) -> Statement:
-        """Render ``CREATE LOGIN <user> WITH PASSWORD = <password>``."""
-        return dynamic("CREATE LOGIN", "CREATE LOGIN ", Name(username),
-                       " WITH PASSWORD = ", Password(password))  # fmt: skip
-
-    def create_user_statement(
-        self, username: str, schema: str | None, password: str | None = None
-    ) -> Statement:
-        """Render ``CREATE USER`` for a login, or with a password (contained database)."""
-        parts: list[str | Name | Password] = ["CREATE USER ", Name(username)]
-        if password is None:
-            parts += [" FOR LOGIN ", Name(username)]
-            if schema is not None:
-                parts += [" WITH DEFAULT_SCHEMA = ", Name(schema)]
-        else:
-            parts += [" WITH PASSWORD = ", Password(password)]
-            if schema is not None:
-                parts += [", DEFAULT_SCHEMA = ", Name(schema)]
-        return dynamic("CREATE USER", *parts)
-
-    def add_role_member_statement(self, role: str, username: str) -> Statement:
-        """Render ``ALTER ROLE <role> ADD MEMBER <user>``."""
-        return dynamic("ALTER ROLE", "ALTER ROLE ", Name(role), " ADD MEMBER ", Name(username))
-
     # -- primitives ---------------------------------------------------------------------------
 
     def set_password(
@@ -355,96 +179,6 @@ class SQLServerHandler(DBAPIHandler[Connection]):
         for row in self.execute(conn, self.permissions_statement(template)):
             if tuple(row) not in granted:
                 self.execute(conn, permission_statement(tuple(row), username))
-
-    # -- read-only preflight (rotation check) ---------------------------------------------------
-
-    def server_version_statement(self) -> Statement:
-        """Render the query for the product version and the ``@@VERSION`` banner."""
-        return Statement(
-            "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), @@VERSION",
-            None,
-            "look up server version",
-        )
-
-    def encryption_statement(self) -> Statement:
-        """Render the query telling whether this session's connection is encrypted."""
-        return Statement(
-            "SELECT encrypt_option FROM sys.dm_exec_connections WHERE session_id = @@SPID",
-            None,
-            "look up connection encryption",
-        )
-
-    def admin_permissions_statement(self) -> Statement:
-        """Render the query for the admin's login, user and role-management permissions."""
-        return Statement(
-            "SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN'), "
-            "HAS_PERMS_BY_NAME(db_name(), 'DATABASE', 'ALTER ANY USER'), "
-            "IS_ROLEMEMBER('db_owner'), "
-            "HAS_PERMS_BY_NAME(db_name(), 'DATABASE', 'ALTER ANY ROLE')",
-            None,
-            "look up admin permissions",
-        )
-
-    def session_facts(self, conn: Connection) -> dict[str, str]:
-        """Report the product version, the banner's first line and the connection's encryption.
-
-        FreeTDS reports no TLS version. Reading ``sys.dm_exec_connections`` needs VIEW SERVER
-        STATE; without it the encryption is left unreported.
-        """
-        version, banner = self.execute(conn, self.server_version_statement())[0]
-        facts = {
-            "server_version": str(version),
-            "server": str(banner).strip().splitlines()[0].rstrip(),
-        }
-        try:
-            rows = self.execute(conn, self.encryption_statement())
-        except UserManagementError:
-            return facts
-        if rows:
-            facts["encrypt_option"] = str(rows[0][0]).upper()
-            if facts["encrypt_option"] == "TRUE":
-                facts["tls_version"] = "TLS (encrypt_option TRUE; FreeTDS reports no version)"
-        return facts
-
-    def privilege_findings(self, conn: Connection, username: str, *, admin: bool) -> list[Finding]:
-        """Check ALTER ANY LOGIN/USER, role management and the original for the admin; read-only.
-
-        A login or contained user changes its own password with OLD_PASSWORD and needs no
-        permission for it.
-        """
-        contained = self._is_contained(conn, username)
-        if not admin:
-            kind = "contained database user" if contained else "login"
-            detail = f"a {kind} may change its own password with OLD_PASSWORD; nothing else needed"
-            return [Finding("privileges: own password", True, detail)]
-        login, user, owner, roles = self.execute(conn, self.admin_permissions_statement())[0]
-        if contained:
-            login_detail = "not needed: the original is a contained database user"
-        else:
-            login_detail = "held" if login else "missing: the admin cannot create the clone's login"
-        findings = [
-            Finding("privileges: ALTER ANY LOGIN", contained or bool(login), login_detail),
-            Finding(
-                "privileges: ALTER ANY USER",
-                bool(user),
-                "held" if user else "missing: the admin cannot create the clone's database user",
-            ),
-        ]
-        if owner:
-            detail = "the admin is db_owner: it can add role members and grant permissions"
-        elif roles:
-            detail = "ALTER ANY ROLE held; permissions are copied only where the admin may grant"
-        else:
-            detail = "missing: db_owner or ALTER ANY ROLE is needed to add the clone to roles"
-        findings.append(Finding("privileges: role membership", bool(owner or roles), detail))
-        exists = bool(self.execute(conn, self.database_user_statement(username)))
-        where = "a database user"
-        if exists and not contained:
-            exists = bool(self.execute(conn, self.login_exists_statement(username))[0][0])
-            where = "a login and a database user"
-        state = f"has {where}" if exists else f"lacks {where} (or the admin cannot see it)"
-        findings.append(Finding("user exists", exists, f"{username!r} {state}"))
-        return findings
 
     def _is_contained(self, conn: Connection, username: str) -> bool:
         return bool(self.execute(conn, self.contained_user_statement(username))[0][0])

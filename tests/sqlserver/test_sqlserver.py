@@ -24,10 +24,10 @@ from rotation.core.errors import (
     SecretFormatError,
     UserManagementError,
 )
+from rotation.engines._sqlserver_statements import permission_statement
 from rotation.engines.sqlserver import (
     SQLServerHandler,
     alternating_users_handler,
-    permission_statement,
     single_user_handler,
 )
 from rotation.testing import secretsmanager as sm
