@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import argparse
 
     from rotation.cli.output import Output
-    from rotation.core.database import DatabaseHandler
+    from rotation.core.database import TLS, DatabaseHandler
 
 PASS, FAIL, NOT_CHECKED = "pass", "fail", "not checked"
 
@@ -132,10 +132,10 @@ def _session(
     """Reach the server, log in with the current credentials, report TLS and privileges."""
     where = f"{secret.host}:{secret.port}"
     try:
-        with handler.connect(secret) as conn:
+        with handler.session(secret) as (conn, used_tls):
             report.add("reachable", PASS, f"{handler.display_name} answered at {where}")
             facts = handler.session_facts(conn)
-            _tls(handler, secret, facts, report)
+            _tls(handler, secret, used_tls, facts, report)
             handler.check(conn)
             version = facts.get("server_version", "not reported")
             report.add("login", PASS, f"user {secret.username!r} logged in (server {version})")
@@ -152,28 +152,28 @@ def _session(
 
 
 def _tls(
-    handler: DatabaseHandler[Any], secret: DatabaseSecret, facts: dict[str, str], report: Report
+    handler: DatabaseHandler[Any],
+    secret: DatabaseSecret,
+    used: TLS,
+    facts: dict[str, str],
+    report: Report,
 ) -> None:
     attempts = handler.tls_attempts(secret)
-    verified = attempts[0].mode is TLSMode.VERIFIED
     ca = handler.settings.tls_ca_file or "the system trust store"
     protocol = " ".join(x for x in (facts.get("tls_version"), facts.get("tls_cipher")) if x)
-    if not verified:
+    if attempts[0].mode is not TLSMode.VERIFIED:
         report.add(
             "TLS", PASS, "PLAINTEXT: the secret says ssl: false, so traffic is not encrypted"
         )
-    elif protocol:
-        fallback = len(attempts) > 1
-        note = " (plaintext fallback is enabled but was not needed)" if fallback else ""
-        report.add("TLS", PASS, f"{protocol}; chain and host name verified against {ca}{note}")
-    elif facts and len(attempts) > 1:
+    elif not used.enabled:
         report.add(
             "TLS", FAIL, "PLAINTEXT after TLS failed (ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK)"
         )
-    elif len(attempts) == 1:
-        report.add("TLS", PASS, f"verified against {ca} (the engine reports no protocol version)")
     else:
-        report.add("TLS", NOT_CHECKED, "the engine reports no session facts")
+        fallback = len(attempts) > 1
+        note = " (plaintext fallback is enabled but was not needed)" if fallback else ""
+        detail = protocol or "the engine reports no protocol version"
+        report.add("TLS", PASS, f"{detail}; chain and host name verified against {ca}{note}")
 
 
 def _privileges(

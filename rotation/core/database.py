@@ -174,6 +174,12 @@ class DatabaseHandler(RotationHandler, Generic[C]):
             LoginFailedError: The server rejected the credentials (never retried in plaintext).
             ConnectError: The server could not be reached or TLS failed.
         """
+        with self.session(secret) as (conn, _tls):
+            yield conn
+
+    @contextmanager
+    def session(self, secret: DatabaseSecret) -> Iterator[tuple[C, TLS]]:
+        """Like :meth:`connect`, but also yield the TLS mode the connection actually uses."""
         attempts = self.tls_attempts(secret)
         for index, tls in enumerate(attempts):
             try:
@@ -190,7 +196,7 @@ class DatabaseHandler(RotationHandler, Generic[C]):
                     extra={"host": secret.host, "port": secret.port, "reason": str(exc)},
                 )
         try:
-            yield conn
+            yield conn, tls
         finally:
             self.close_connection(conn)
 

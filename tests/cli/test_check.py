@@ -269,3 +269,28 @@ def test_file_with_masterarn_and_no_endpoint_reports_admin_not_checked(
     assert statuses(doc)["admin secret"] == "not checked"
     assert "--endpoint-url" in detail(doc, "admin secret")
     assert statuses(doc)["login"] == "pass"
+
+
+def test_plaintext_fallback_is_reported_as_a_failure(
+    case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """TLS fails (an untrusted CA), the fallback setting lets plaintext through: check says so."""
+    import trustme
+
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    case.put({k: v for k, v in case.value.items() if k != "ssl"})
+    monkeypatch.setenv("ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK", "true")
+    code = main(["check", case.arn, "--region", REGION, "--output", "json",
+                 "--ca-file", str(other_ca)])  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    rows = {c["name"]: c for c in doc["checks"]}
+    assert code == 1
+    if isinstance(case.backend, MariaDBBackend):
+        # Its users REQUIRE SSL: the server itself refuses the plaintext login.
+        assert rows["login"]["status"] == "fail"
+        return
+    assert rows["login"]["status"] == "pass"
+    assert rows["TLS"]["status"] == "fail"
+    assert "PLAINTEXT after TLS failed" in rows["TLS"]["detail"]

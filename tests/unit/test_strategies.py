@@ -126,3 +126,15 @@ def test_plaintext_fallback_only_when_allowed_and_loudly(
     ]
     assert warnings
     assert "falling back to PLAINTEXT" in warnings[0]["message"]
+
+
+def test_session_reports_the_tls_mode_actually_used(client: Any, db: FakeDatabase) -> None:
+    handler = TLSOnlyFake(
+        settings=Settings(tls_allow_plaintext_fallback=True), client=client, database=db
+    )
+    handler.modes_tried = []
+    with handler.session(secret(None)) as (_conn, used):
+        assert used.mode is TLSMode.PLAINTEXT
+    strict = FakeDatabaseHandler(settings=Settings(), client=client, database=db)
+    with strict.session(secret(True)) as (_conn, used):
+        assert used.mode is TLSMode.VERIFIED
