@@ -10,11 +10,15 @@
     ``{createUser: <clone>, pwd, roles}`` when the clone is missing, else ``updateUser`` with
     ``pwd``, followed by ``grantRolesToUser`` for roles the clone lacks and
     ``revokeRolesFromUser`` for roles the original no longer has. Check: ``{ping: 1}`` on a
-    session PyMongo has authenticated with SCRAM.
+    session PyMongo has authenticated with SCRAM. ``rotation check`` (read-only):
+    ``{buildInfo: 1}``, ``{connectionStatus: 1, showPrivileges: true}`` and, for the admin,
+    ``usersInfo`` on the original.
 
-Commands are BSON documents, so no name or password is ever spliced into text. PyMongo 4 has no
-``Database.authenticate()``: credentials go to ``MongoClient``, which authenticates each pooled
-connection, and its command monitoring redacts ``createUser``/``updateUser``.
+Commands are BSON documents, so no name or password is ever spliced into text; they are built
+in :mod:`rotation.engines._documentdb_commands`, and the read-only ``rotation check`` hooks live
+in :mod:`rotation.engines._documentdb_preflight`. PyMongo 4 has no ``Database.authenticate()``:
+credentials go to ``MongoClient``, which authenticates each pooled connection, and its command
+monitoring redacts ``createUser``/``updateUser``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.database import DatabaseHandler, Finding
+from rotation.core.database import DatabaseHandler
 from rotation.core.errors import (
     ConnectError,
     LoginFailedError,
@@ -30,10 +34,10 @@ from rotation.core.errors import (
     UserManagementError,
 )
 from rotation.core.strategies import AlternatingUsers, SingleUser
+from rotation.engines._documentdb_commands import Command, DocumentDBCommands, Role, role_of
+from rotation.engines._documentdb_preflight import DocumentDBPreflight
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from pymongo import MongoClient
 
     from rotation.core.database import TLS
@@ -43,33 +47,6 @@ if TYPE_CHECKING:
 AUTHENTICATION_FAILED = 18
 # User-management commands are quick; this bounds a server that accepts but never answers.
 COMMAND_TIMEOUT_MS = 30_000
-
-Role = dict[str, str]
-#: Actions the alternating-users admin needs on the auth database, and what each one is for.
-ADMIN_ACTIONS = (
-    ("createUser", "create the clone"),
-    ("changePassword", "set the users' passwords (updateUser pwd)"),
-    ("viewUser", "read the original's roles (usersInfo)"),
-    ("grantRole", "give the clone the original's roles"),
-    ("revokeRole", "take away roles the original no longer has"),
-)
-
-
-@dataclass(frozen=True, repr=False)
-class Command:
-    """One database command as the engine builds it.
-
-    Attributes:
-        document: The command document; its first key is the command name.
-        action: A short label that is safe to log and put in errors (no names, no values).
-    """
-
-    document: dict[str, Any]
-    action: str
-
-    def __repr__(self) -> str:
-        # The document may hold a password.
-        return f"Command(action={self.action!r})"
 
 
 @dataclass(frozen=True)
@@ -84,7 +61,9 @@ class DocumentDBSession:
         self.client.close()
 
 
-class DocumentDBHandler(DatabaseHandler[DocumentDBSession]):
+class DocumentDBHandler(
+    DocumentDBPreflight, DocumentDBCommands, DatabaseHandler[DocumentDBSession]
+):
     """Rotate DocumentDB (and MongoDB) users."""
 
     engine = "documentdb"
@@ -149,42 +128,6 @@ class DocumentDBHandler(DatabaseHandler[DocumentDBSession]):
         text = str(message or exc).strip().splitlines()
         line = self.redactor.redact(text[0]) if text else type(exc).__name__
         return f"{code}: {line}" if code is not None else line
-
-    # -- commands -----------------------------------------------------------------------------
-
-    @staticmethod
-    def ping_command() -> Command:
-        """Build ``{ping: 1}``."""
-        return Command({"ping": 1}, "ping")
-
-    @staticmethod
-    def users_info_command(username: str) -> Command:
-        """Build ``usersInfo`` for one user of the database the command runs on.
-
-        The plain-name form is the one the AWS template runs on DocumentDB; the server takes
-        the string as the name itself (no ``db.user`` parsing), so any name is safe.
-        """
-        return Command({"usersInfo": username}, "usersInfo")
-
-    @staticmethod
-    def update_password_command(username: str, password: str) -> Command:
-        """Build ``updateUser`` that sets a password (the server computes the SCRAM keys)."""
-        return Command({"updateUser": username, "pwd": password}, "updateUser pwd")
-
-    @staticmethod
-    def create_user_command(username: str, password: str, roles: list[Role]) -> Command:
-        """Build ``createUser`` with a password and roles."""
-        return Command({"createUser": username, "pwd": password, "roles": roles}, "createUser")
-
-    @staticmethod
-    def grant_roles_command(username: str, roles: list[Role]) -> Command:
-        """Build ``grantRolesToUser``."""
-        return Command({"grantRolesToUser": username, "roles": roles}, "grantRolesToUser")
-
-    @staticmethod
-    def revoke_roles_command(username: str, roles: list[Role]) -> Command:
-        """Build ``revokeRolesFromUser``."""
-        return Command({"revokeRolesFromUser": username, "roles": roles}, "revokeRolesFromUser")
 
     def run(self, session: DocumentDBSession, command: Command) -> dict[str, Any]:
         """Run one command on the auth database and report it to the statement listener.
@@ -251,101 +194,11 @@ class DocumentDBHandler(DatabaseHandler[DocumentDBSession]):
         if extra:
             self.run(conn, self.revoke_roles_command(username, extra))
 
-    # -- read-only preflight (rotation check) ---------------------------------------------------
-
-    @staticmethod
-    def build_info_command() -> Command:
-        """Build ``{buildInfo: 1}``."""
-        return Command({"buildInfo": 1}, "buildInfo")
-
-    @staticmethod
-    def connection_status_command() -> Command:
-        """Build ``connectionStatus`` that lists the session's privileges."""
-        return Command({"connectionStatus": 1, "showPrivileges": True}, "connectionStatus")
-
-    def session_facts(self, conn: DocumentDBSession) -> dict[str, str]:
-        """Report the server version (``buildInfo``) and whether the client uses TLS."""
-        reply = self.run(conn, self.build_info_command())
-        facts = {"server_version": str(reply.get("version", "unknown"))}
-        # PyMongo tells whether its pool uses TLS only through the pool's SSL context; it does
-        # not expose the negotiated protocol version.
-        context = getattr(conn.client.options.pool_options, "_ssl_context", None)
-        facts["tls"] = "on" if context is not None else "off"
-        if context is not None:
-            facts["tls_version"] = "TLS (PyMongo reports no version)"
-        return facts
-
-    def privilege_findings(
-        self, conn: DocumentDBSession, username: str, *, admin: bool
-    ) -> list[Finding]:
-        """Check the session's actions (connectionStatus) and the original user; read-only."""
-        db = conn.dbname
-        status = self.run(conn, self.connection_status_command())
-        actions = granted_actions(status, db)
-        if not admin:
-            ok = bool(actions & {"changeOwnPassword", "changePassword"})
-            detail = (
-                f"the user may change its own password on {db!r}"
-                if ok
-                else f"missing changeOwnPassword on {db!r}: updateUser with pwd will be refused"
-            )
-            return [Finding("privileges: changeOwnPassword", ok, detail)]
-        findings = [
-            Finding(
-                f"privileges: {action}",
-                action in actions,
-                f"held on {db!r}" if action in actions else f"missing: cannot {purpose}",
-            )
-            for action, purpose in ADMIN_ACTIONS
-        ]
-        if "viewUser" not in actions:
-            lookup = "cannot be looked up without viewUser"
-            return [*findings, Finding("user exists", False, f"{username!r} {lookup}")]
-        roles = self.user_roles(conn, username)
-        if roles is None:
-            return [*findings, Finding("user exists", False, f"{username!r} not found in {db!r}")]
-        findings.append(Finding("user exists", True, f"{username!r} found in {db!r}"))
-        # createUser with roles needs grantRole on each role's database, not only the auth one.
-        elsewhere = sorted({role["db"] for role in roles} - {db})
-        missing = [name for name in elsewhere if "grantRole" not in granted_actions(status, name)]
-        if elsewhere:
-            findings.append(
-                Finding(
-                    "privileges: grantRole on the original's role databases",
-                    not missing,
-                    "held on " + ", ".join(map(repr, elsewhere))
-                    if not missing
-                    else "missing on " + ", ".join(map(repr, missing)),
-                )
-            )
-        return findings
-
     def check(self, conn: DocumentDBSession) -> None:
         """Run ``ping`` on the authenticated session and expect ``ok: 1``."""
         reply = self.run(conn, self.ping_command())
         if reply.get("ok") != 1:
             raise SecretTestFailedError("the ping command did not return ok: 1")
-
-
-def granted_actions(status: Mapping[str, Any], db: str) -> set[str]:
-    """Return the actions a ``connectionStatus`` (showPrivileges) reply grants on database ``db``.
-
-    A privilege applies when its resource is ``anyResource``, or the whole database ``db``
-    (``{db: db, collection: ""}``), or every database (``{db: "", collection: ""}``).
-    """
-    auth_info = status.get("authInfo") or {}
-    actions: set[str] = set()
-    for privilege in auth_info.get("authenticatedUserPrivileges") or []:
-        resource = privilege.get("resource") or {}
-        whole_db = resource.get("collection") == "" and resource.get("db") in (db, "")
-        if resource.get("anyResource") or whole_db:
-            actions.update(str(action) for action in privilege.get("actions") or [])
-    return actions
-
-
-def role_of(entry: Mapping[str, Any]) -> Role:
-    """Return a ``usersInfo`` role entry as the ``{role, db}`` document commands take."""
-    return {"role": str(entry["role"]), "db": str(entry["db"])}
 
 
 single_user_handler = DocumentDBHandler.lambda_handler(strategy=SingleUser())

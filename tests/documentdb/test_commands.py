@@ -13,6 +13,7 @@ from rotation.core.database import TLS, TLSMode
 from rotation.core.registry import engine_class
 from rotation.core.secret import DatabaseSecret
 from rotation.engines import documentdb
+from rotation.engines._documentdb_commands import role_of
 from rotation.engines.documentdb import DocumentDBHandler
 
 HOSTILE = ["o'brien", 'dq"uote', "back\\slash", "$where", "a.b", "with space", "ünïcødé",
@@ -71,7 +72,7 @@ def test_command_repr_hides_the_document() -> None:
 
 def test_role_of_keeps_only_role_and_db() -> None:
     entry = {"role": "read", "db": "x", "minFcv": "", "inherited": True}
-    assert documentdb.role_of(entry) == {"role": "read", "db": "x"}
+    assert role_of(entry) == {"role": "read", "db": "x"}
 
 
 # -- facts ------------------------------------------------------------------------------------

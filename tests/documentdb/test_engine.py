@@ -22,7 +22,8 @@ from rotation.core.errors import (
 )
 from rotation.core.secret import DatabaseSecret
 from rotation.core.staging import AWSCURRENT
-from rotation.engines.documentdb import Command, DocumentDBHandler
+from rotation.engines._documentdb_commands import Command
+from rotation.engines.documentdb import DocumentDBHandler
 from rotation.testing import secretsmanager as sm
 from rotation.testing.conformance import Scenario, unique_name
 from tests.documentdb.backend import ADMIN_PASSWORD, ADMIN_USER, AUTH_DB, DocumentDBBackend

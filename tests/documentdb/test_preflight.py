@@ -15,7 +15,8 @@ from moto import mock_aws
 from rotation.cli import main
 from rotation.core.config import Settings
 from rotation.core.database import Finding
-from rotation.engines.documentdb import DocumentDBHandler, granted_actions
+from rotation.engines._documentdb_preflight import granted_actions
+from rotation.engines.documentdb import DocumentDBHandler
 from rotation.testing.conformance import unique_name
 from tests.documentdb.backend import ADMIN_PASSWORD, ADMIN_USER, AUTH_DB, OWN_PASSWORD_ROLE
 from tests.documentdb.server import MongoTestServer
