@@ -109,7 +109,7 @@ def test_unreachable_port_is_a_connect_error_within_the_timeout(
     with pytest.raises(ConnectError) as caught, handler.connect(target):
         pass
     assert not isinstance(caught.value, LoginFailedError)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # generous: it must end, not race
     assert PASSWORD not in str(caught.value)
 
 
@@ -117,7 +117,7 @@ def test_untrusted_certificate_is_a_connect_error(
     tls_backend: DocumentDBBackend, user: str, offline_client: Any
 ) -> None:
     """Without the test CA, the server's certificate must not be accepted."""
-    handler = make_handler(offline_client, Settings(connect_timeout=1))
+    handler = make_handler(offline_client, Settings(connect_timeout=5))
     with (
         pytest.raises(ConnectError) as caught,
         handler.connect(secret(tls_backend, user, PASSWORD)),
@@ -132,7 +132,7 @@ def test_host_name_is_verified(
 ) -> None:
     """The certificate names localhost; 127.0.0.1 must be refused even with the right CA."""
     handler = make_handler(
-        offline_client, Settings(connect_timeout=1, tls_ca_file=tls_backend.ca_file)
+        offline_client, Settings(connect_timeout=5, tls_ca_file=tls_backend.ca_file)
     )
     with (
         pytest.raises(ConnectError),
@@ -146,7 +146,7 @@ def test_tls_to_a_plaintext_server_is_a_connect_error(
 ) -> None:
     name = unique_name()
     plain_backend.create_user(name, PASSWORD)
-    handler = make_handler(offline_client, Settings(connect_timeout=1, tls_ca_file=ca_file))
+    handler = make_handler(offline_client, Settings(connect_timeout=5, tls_ca_file=ca_file))
     try:
         with (
             pytest.raises(ConnectError),
@@ -160,7 +160,7 @@ def test_tls_to_a_plaintext_server_is_a_connect_error(
         ):
             pass
         fallback = make_handler(
-            offline_client, Settings(connect_timeout=1, tls_allow_plaintext_fallback=True)
+            offline_client, Settings(connect_timeout=5, tls_allow_plaintext_fallback=True)
         )
         with fallback.connect(secret(plain_backend, name, PASSWORD, ssl=None)) as conn:
             fallback.check(conn)

@@ -317,7 +317,8 @@ def test_silent_server_times_out_within_the_connect_timeout(
     with pytest.raises(ConnectError) as info:
         handler.open_connection(secret, TLS(TLSMode.PLAINTEXT))
     assert not isinstance(info.value, LoginFailedError)
-    assert time.monotonic() - started < 5  # connect_timeout=1; FreeTDS counts whole seconds
+    # Generous bound (connect_timeout=1; FreeTDS counts whole seconds): it must end, not race.
+    assert time.monotonic() - started < 15
 
 
 @pytest.fixture
