@@ -14,7 +14,7 @@ integration test fails the run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -56,7 +56,8 @@ def _from_url(url: str) -> ServerInfo:
     )
 
 
-def _server(env: str, factory: type[Any]) -> Iterator[RunningServer]:
+def start_server(env: str, factory: Callable[[], Any]) -> Iterator[RunningServer]:
+    """Yield the server named by ``env``, or one ``factory`` starts (skipped if it cannot)."""
     url = os.environ.get(env)
     if url:
         yield RunningServer(_from_url(url), None)
@@ -65,7 +66,7 @@ def _server(env: str, factory: type[Any]) -> Iterator[RunningServer]:
     try:
         info = server.start()
     except ServerUnavailableError as exc:
-        pytest.skip(f"{factory.kind} unavailable: {exc}")
+        pytest.skip(f"{server.kind} unavailable: {exc}")
     try:
         yield RunningServer(info, server)
     finally:
@@ -75,13 +76,13 @@ def _server(env: str, factory: type[Any]) -> Iterator[RunningServer]:
 @pytest.fixture(scope="session")
 def postgresql_server() -> Iterator[RunningServer]:
     """Provide a PostgreSQL server with an admin login."""
-    yield from _server("ROTATION_TEST_POSTGRESQL_URL", PostgreSQLServer)
+    yield from start_server("ROTATION_TEST_POSTGRESQL_URL", PostgreSQLServer)
 
 
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[RunningServer]:
     """Provide a MariaDB server with an admin login."""
-    yield from _server("ROTATION_TEST_MARIADB_URL", MariaDBServer)
+    yield from start_server("ROTATION_TEST_MARIADB_URL", MariaDBServer)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

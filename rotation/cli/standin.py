@@ -220,13 +220,6 @@ class RedshiftStandIn(PostgreSQLStandIn):
 
     display_name = "PostgreSQL (md5 authentication, as a Redshift stand-in)"
 
-    def prepare(self) -> None:
-        """Switch host authentication to md5, reload, then create the database and table."""
-        hba = self.server.root / "data" / "pg_hba.conf"
-        hba.write_text(hba.read_text().replace("scram-sha-256", "md5"))
-        conn = self._admin("postgres")
-        try:
-            conn.cursor().execute("SELECT pg_catalog.pg_reload_conf()")
-        finally:
-            conn.close()
-        super().prepare()
+    def __init__(self) -> None:
+        super().__init__()
+        self.server = PostgreSQLServer(host_auth="md5")

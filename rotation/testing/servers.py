@@ -176,9 +176,19 @@ def postgres_bindir() -> Path:
 
 
 class PostgreSQLServer(ThrowawayServer):
-    """A throwaway PostgreSQL cluster with scram-sha-256 authentication."""
+    """A throwaway PostgreSQL cluster with scram-sha-256 authentication.
+
+    ``host_auth="md5"`` makes TCP logins use PostgreSQL's ``md5`` method, which checks both
+    md5-hashed and SCRAM-stored passwords: the stand-in for Redshift, whose engine sends
+    ``'md5' + md5(password + user)`` hashes that scram-sha-256 cannot check.
+    """
 
     kind = "postgresql"
+
+    def __init__(self, *, host_auth: str = "scram-sha-256", **kwargs: Any) -> None:
+        """Prepare a cluster; ``host_auth`` is the pg_hba method for TCP logins."""
+        super().__init__(**kwargs)
+        self.host_auth = host_auth
 
     def _run_as_owner(self, *argv: str) -> None:
         command = list(argv)
@@ -203,7 +213,7 @@ class PostgreSQLServer(ThrowawayServer):
                 shutil.chown(path, "postgres", "postgres")
         self._run_as_owner(
             str(bindir / "initdb"), "-D", str(self.data), "-U", ADMIN_USER,
-            f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}", "--auth-local=scram-sha-256", f"--auth-host={self.host_auth}",
             "-E", "UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         pwfile.unlink()
