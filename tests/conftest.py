@@ -5,6 +5,7 @@ reused from an environment variable:
 
 * ``ROTATION_TEST_POSTGRESQL_URL`` — ``postgresql://admin:password@host:port``
 * ``ROTATION_TEST_MARIADB_URL`` — ``mysql://admin:password@host:port``
+* ``ROTATION_TEST_REDSHIFT_URL`` — a PostgreSQL with md5 host authentication (Redshift tests)
 
 (``?ca=/path/ca.pem`` adds the CA for verified TLS; without it the tests use plaintext.)
 Without binaries or variables the integration tests skip, except under ``CI=true``, where a skipped
