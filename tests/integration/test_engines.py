@@ -31,6 +31,14 @@ def client() -> Iterator[Any]:
         yield boto3.client("secretsmanager", region_name="us-east-1")
 
 
+@pytest.fixture
+def other_ca(tmp_path: Any) -> str:
+    """Return a CA file that did not sign the servers' certificates."""
+    path = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def pg(postgresql_server: RunningServer) -> PostgreSQLBackend:
     return PostgreSQLBackend(postgresql_server)
@@ -98,12 +106,10 @@ class TestTLS:
             assert not tls_session(handler, conn)
 
     def test_untrusted_certificate_is_refused(
-        self, request: pytest.FixtureRequest, client: Any, engine: str, tmp_path: Any
+        self, request: pytest.FixtureRequest, client: Any, engine: str, other_ca: str
     ) -> None:
         backend, cls = self.backend_and_class(request, engine)
-        other_ca = tmp_path / "other-ca.pem"
-        trustme.CA().cert_pem.write_to_path(str(other_ca))
-        handler = cls(settings=Settings(tls_ca_file=str(other_ca)), client=client)
+        handler = cls(settings=Settings(tls_ca_file=other_ca), client=client)
         with (
             pytest.raises(ConnectError) as caught,
             handler.connect(admin_secret(backend, cls, ssl=True)),
@@ -134,16 +140,14 @@ class TestTLS:
                 pass  # the server itself is fine: only the name check failed
 
     def test_no_fallback_to_plaintext_unless_allowed(
-        self, request: pytest.FixtureRequest, client: Any, engine: str, tmp_path: Any
+        self, request: pytest.FixtureRequest, client: Any, engine: str, other_ca: str
     ) -> None:
         backend, cls = self.backend_and_class(request, engine)
-        other_ca = tmp_path / "other-ca.pem"
-        trustme.CA().cert_pem.write_to_path(str(other_ca))
-        strict = cls(settings=Settings(tls_ca_file=str(other_ca)), client=client)
+        strict = cls(settings=Settings(tls_ca_file=other_ca), client=client)
         with pytest.raises(ConnectError), strict.connect(admin_secret(backend, cls, ssl=None)):
             pass
         lenient = cls(
-            settings=Settings(tls_ca_file=str(other_ca), tls_allow_plaintext_fallback=True),
+            settings=Settings(tls_ca_file=other_ca, tls_allow_plaintext_fallback=True),
             client=client,
         )
         with lenient.connect(admin_secret(backend, cls, ssl=None)) as conn:
