@@ -49,11 +49,13 @@ def rotation_figures(engine: str, strategy: str) -> dict[str, Any]:
     from moto import mock_aws
 
     from rotation.core.event import Step
-    from rotation.testing import secretsmanager as sm
+    from rotation.local import driver
+    from rotation.local import secretsmanager as sm
+    from rotation.local.servers import MariaDBServer, PostgreSQLServer
     from rotation.testing.conformance import Scenario
-    from rotation.testing.servers import MariaDBServer, PostgreSQLServer
     from tests.conftest import RunningServer
-    from tests.integration.backends import MariaDBBackend, PostgreSQLBackend
+    from tests.engines.mariadb.backend import MariaDBBackend
+    from tests.engines.postgresql.backend import PostgreSQLBackend
 
     server = PostgreSQLServer() if engine == "postgresql" else MariaDBServer()
     backend_class = PostgreSQLBackend if engine == "postgresql" else MariaDBBackend
@@ -68,16 +70,16 @@ def rotation_figures(engine: str, strategy: str) -> dict[str, Any]:
         statements: list[str] = []
         handler.secrets.call_listener = lambda operation: calls.update([operation])
         handler.statement_listener = statements.append
-        step_ms: dict[str, list[float]] = {step.value: [] for step in sm.STEPS}
+        step_ms: dict[str, list[float]] = {step.value: [] for step in driver.STEPS}
         failed_before = backend.failed_logins()
         for index in range(ROTATIONS):
             arn = scenario.arn
             if index == ROTATIONS - 1:  # trace memory of one rotation only: tracing is slow
                 tracemalloc.start()
             token = sm.begin_rotation(client, arn)
-            for step in sm.STEPS:
+            for step in driver.STEPS:
                 started = time.perf_counter()
-                handler.handle(sm.event(arn, token, Step(step)))
+                handler.handle(driver.event(arn, token, Step(step)))
                 step_ms[step.value].append((time.perf_counter() - started) * 1000)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

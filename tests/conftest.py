@@ -1,4 +1,4 @@
-"""Shared fixtures: throwaway database servers, and the rule that CI runs every integration test.
+"""Shared fixtures: throwaway database servers, moto, and the rule that CI runs every server test.
 
 Servers are started from the installed binaries on free loopback ports, once per session, or
 reused from an environment variable:
@@ -10,6 +10,10 @@ reused from an environment variable:
 (``?ca=/path/ca.pem`` adds the CA for verified TLS; without it the tests use plaintext.)
 Without binaries or variables the integration tests skip, except under ``CI=true``, where a skipped
 integration test fails the run.
+
+Markers, not folders, say what needs a server: a test that uses one of the server fixtures is
+marked ``integration`` here; a module whose tests start servers themselves (the CLI's demo) says
+so with ``pytestmark``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+import boto3
 import pytest
+import trustme
+from moto import mock_aws
 
-from rotation.testing.servers import (
+from rotation.local.servers import (
     MariaDBServer,
     PostgreSQLServer,
     ServerInfo,
@@ -30,6 +37,9 @@ from rotation.testing.servers import (
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REGION = "us-east-1"
+# Fixtures that start (or name) a real database server; their users are integration tests.
+SERVER_FIXTURES = frozenset({"postgresql_server", "mariadb_server", "redshift_server"})
 _skipped_integration: list[str] = []
 
 
@@ -84,6 +94,28 @@ def postgresql_server() -> Iterator[RunningServer]:
 def mariadb_server() -> Iterator[RunningServer]:
     """Provide a MariaDB server with an admin login."""
     yield from start_server("ROTATION_TEST_MARIADB_URL", MariaDBServer)
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    """Provide a Secrets Manager client on moto's in-process backend."""
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def other_ca(tmp_path: Any) -> str:
+    """Return a CA file that signed none of the test servers' certificates."""
+    path = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use a real database server as integration tests."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -31,7 +31,7 @@ from rotation.cli.rotate import run as run_rotate
 from rotation.cli.step import run as run_step
 from rotation.core.errors import ConfigurationError, DriverNotInstalledError
 from rotation.core.log import redactor
-from rotation.testing.servers import ServerUnavailableError
+from rotation.local.servers import ServerUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -8,15 +8,12 @@ from typing import TYPE_CHECKING, Any
 from rotation.cli.parser import UsageError
 from rotation.core.config import Settings
 from rotation.core.registry import ENGINES, engine_class
+from rotation.local.secretsmanager import STAND_IN_KEY, STAND_IN_REGION
 
 if TYPE_CHECKING:
     import argparse
 
     from rotation.core.database import DatabaseHandler
-
-# Local stand-ins accept any credentials; these keep boto3 from searching for real ones.
-STAND_IN_KEY = "testing"
-STAND_IN_REGION = "us-east-1"
 
 
 def secrets_manager_client(endpoint_url: str | None, region: str | None) -> Any:

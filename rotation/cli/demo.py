@@ -15,20 +15,19 @@ from typing import TYPE_CHECKING, Any
 from rotation.cli.aws import build_handler
 from rotation.cli.output import fingerprint, format_labels, short
 from rotation.cli.parser import UsageError
-from rotation.cli.standin import (
-    DatabaseStandIn,
-    MariaDBStandIn,
-    PostgreSQLStandIn,
-    RedshiftStandIn,
-    SecretsManagerStandIn,
-)
 from rotation.cli.steps import run_steps
 from rotation.core.config import Settings
 from rotation.core.errors import ConfigurationError, LoginFailedError
 from rotation.core.log import redactor
 from rotation.core.registry import engine_class
 from rotation.core.secret import DatabaseSecret
-from rotation.testing import secretsmanager as sm
+from rotation.local import secretsmanager as sm
+from rotation.local.databases import (
+    DatabaseStandIn,
+    MariaDBStandIn,
+    PostgreSQLStandIn,
+    RedshiftStandIn,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
             f"{args.rounds} round(s)")  # fmt: skip
     if note:
         out.say(f"  note: {note}; this shows the protocol, not that server's dialect")
-    with SecretsManagerStandIn() as secrets, stand_in_class() as database:
+    with sm.SecretsManagerStandIn() as secrets, stand_in_class() as database:
         info = database.running
         tls = "verified TLS (throwaway CA)" if info.tls else "plaintext (trustme missing)"
         doc["stand_ins"] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rotation.cli.parser import UsageError
-from rotation.testing.secretsmanager import STEPS, event
+from rotation.local.driver import STEPS, event
 
 if TYPE_CHECKING:
     import argparse

@@ -26,7 +26,7 @@ from rotation.cli.steps import run_steps
 from rotation.core.errors import SecretsManagerError
 from rotation.core.secrets_client import SecretsClient
 from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
-from rotation.testing import secretsmanager as sm
+from rotation.local import secretsmanager as sm
 
 if TYPE_CHECKING:
     import argparse

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rotation.cli.aws import build_handler, secrets_manager_client, settings_from
 from rotation.cli.output import short
-from rotation.testing.secretsmanager import event
+from rotation.local.driver import event
 
 if TYPE_CHECKING:
     import argparse

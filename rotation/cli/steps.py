@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.errors import RotationError
-from rotation.testing import secretsmanager as sm
+from rotation.local.driver import STEPS, event
 
 if TYPE_CHECKING:
     from rotation.cli.output import Output
@@ -23,10 +23,10 @@ def run_steps(
     Returns:
         True when all four steps succeeded.
     """
-    for step in sm.STEPS:
+    for step in STEPS:
         started = time.perf_counter()
         try:
-            handler.handle(sm.event(arn, token, step), None)
+            handler.handle(event(arn, token, step), None)
         except RotationError as exc:
             ms = round((time.perf_counter() - started) * 1000)
             record.append({"step": str(step), "ok": False, "ms": ms, "error": str(exc)})

@@ -31,12 +31,11 @@ from rotation.core.errors import (
 )
 from rotation.core.handler import Rotation, RotationHandler
 from rotation.core.secret import DatabaseSecret
+from rotation.core.strategies import Strategy, strategy_named
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
-
-    from rotation.core.strategies import Strategy
 
 C = TypeVar("C")
 
@@ -107,8 +106,6 @@ class DatabaseHandler(RotationHandler, Generic[C]):
 
     def __init__(self, strategy: Strategy | str = "single", **kwargs: Any) -> None:
         """Create a handler for one strategy (``"single"``, ``"alternating"`` or an instance)."""
-        from rotation.core.strategies import strategy_named
-
         super().__init__(**kwargs)
         self.strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
         # Called with a statement's safe label after each database statement succeeded;

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rotation.core.errors import (
     ConfigurationError,
@@ -28,9 +28,59 @@ from rotation.core.errors import (
 from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
 
 if TYPE_CHECKING:
-    from rotation.core.database import DatabaseHandler
+    from contextlib import AbstractContextManager
+
+    from aws_lambda_powertools import Logger
+
     from rotation.core.handler import Rotation
     from rotation.core.secret import DatabaseSecret
+
+
+class Engine(Protocol):
+    """What a strategy asks of a database handler.
+
+    :class:`~rotation.core.database.DatabaseHandler` implements it. Strategies depend on this
+    protocol, not on the handler class, so that the handler can choose its strategy without the
+    two modules importing each other.
+    """
+
+    logger: Logger
+
+    @property
+    def display_name(self) -> str:
+        """Return the engine's human name."""
+
+    @property
+    def clone_suffix(self) -> str:
+        """Return the suffix that forms the alternate user's name."""
+
+    @property
+    def max_username_length(self) -> int:
+        """Return the longest user name the engine accepts."""
+
+    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
+        """Validate a decoded secret for this engine."""
+
+    def connect(self, secret: DatabaseSecret) -> AbstractContextManager[Any]:
+        """Open a connection with a secret's credentials and close it after the block."""
+
+    def check(self, conn: Any) -> None:
+        """Run the query that proves a session works."""
+
+    def set_password(self, conn: Any, username: str, password: str, old_password: str) -> None:
+        """As ``username``, change its own password."""
+
+    def set_user_password(self, conn: Any, username: str, password: str) -> None:
+        """As the admin, set the password of an existing user."""
+
+    def create_user_like(self, conn: Any, username: str, template: str, password: str) -> None:
+        """As the admin, create or refresh ``username`` with ``template``'s rights."""
+
+    def username_limit(self, conn: Any) -> int:
+        """Return the longest user name the connected server accepts."""
+
+    def username_length(self, username: str) -> int:
+        """Return a user name's length as the engine counts it."""
 
 
 class Strategy(ABC):
@@ -39,13 +89,13 @@ class Strategy(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
         """Return the username the pending secret will hold."""
 
     @abstractmethod
     def set_secret(
         self,
-        handler: DatabaseHandler[Any],
+        handler: Engine,
         rotation: Rotation,
         current: DatabaseSecret,
         pending: DatabaseSecret,
@@ -74,13 +124,13 @@ class SingleUser(Strategy):
 
     name = "single"
 
-    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
         """Return the current username: single user never changes it."""
         return current.username
 
     def set_secret(
         self,
-        handler: DatabaseHandler[Any],
+        handler: Engine,
         rotation: Rotation,
         current: DatabaseSecret,
         pending: DatabaseSecret,
@@ -112,7 +162,7 @@ class SingleUser(Strategy):
 
     @staticmethod
     def _login_candidates(
-        handler: DatabaseHandler[Any],
+        handler: Engine,
         rotation: Rotation,
         current: DatabaseSecret,
         pending: DatabaseSecret,
@@ -135,7 +185,7 @@ class AlternatingUsers(Strategy):
 
     name = "alternating"
 
-    def pending_username(self, handler: DatabaseHandler[Any], current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
         """Return the other user of the pair, checking the engine's name limit."""
         if not current.masterarn:
             raise SecretFormatError(
@@ -151,7 +201,7 @@ class AlternatingUsers(Strategy):
 
     def set_secret(
         self,
-        handler: DatabaseHandler[Any],
+        handler: Engine,
         rotation: Rotation,
         current: DatabaseSecret,
         pending: DatabaseSecret,

@@ -10,7 +10,7 @@ Hook an engine up by writing a backend (an object with the attributes and method
             yield MyBackend(...)
 
 The suite runs full rotations through the engine's real handler against moto's Secrets Manager,
-driving the four steps the way the service does (:mod:`rotation.testing.secretsmanager`). It
+driving the four steps the way the service does (:mod:`rotation.local.driver`). It
 checks logins before and after, labels, privilege parity of alternating users, the absence of
 failed logins in a normal rotation, crash-and-retry convergence after every database statement
 and every Secrets Manager call, hostile user names, refusals that change nothing, and that no
@@ -37,7 +37,8 @@ from rotation.core.errors import (
 from rotation.core.event import Step
 from rotation.core.password import generate_password
 from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
-from rotation.testing import secretsmanager as sm
+from rotation.local import driver
+from rotation.local import secretsmanager as sm
 
 REGION = "us-east-1"
 
@@ -183,7 +184,7 @@ class EngineConformance:
         before = backend.failed_logins()
         old_password, old_token = scenario.password, None
         for _ in range(2):
-            token = sm.rotate(handler, scenario.client, scenario.arn)
+            token = driver.rotate(handler, scenario.client, scenario.arn)
             current = scenario.value(AWSCURRENT)
             assert current["username"] == scenario.username
             assert current["password"] != old_password
@@ -209,7 +210,7 @@ class EngineConformance:
             scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
         handler = scenario.handler("single")
         with pytest.raises(LoginFailedError):
-            sm.rotate(handler, scenario.client, scenario.arn)
+            driver.rotate(handler, scenario.client, scenario.arn)
         assert scenario.value(AWSCURRENT)["password"] == "Wrong-password-123"
         assert backend.can_login(scenario.username, scenario.password)
 
@@ -219,7 +220,7 @@ class EngineConformance:
         """A current version with a wrong password: AWSPREVIOUS logs in and the rotation heals."""
         broken = {**scenario.secret_value, "password": "Wrong-password-123"}
         scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
-        sm.rotate(scenario.handler("single"), scenario.client, scenario.arn)
+        driver.rotate(scenario.handler("single"), scenario.client, scenario.arn)
         current = scenario.value(AWSCURRENT)
         assert backend.can_login(scenario.username, current["password"])
         assert not backend.can_login(scenario.username, scenario.password)
@@ -228,7 +229,7 @@ class EngineConformance:
         """TestSecret proves the database accepts the pending password for real."""
         handler = scenario.handler("single")
         with pytest.raises(SecretTestFailedError):
-            sm.rotate(handler, scenario.client, scenario.arn, steps=[Step.CREATE, Step.TEST])
+            driver.rotate(handler, scenario.client, scenario.arn, steps=[Step.CREATE, Step.TEST])
         assert scenario.value(AWSCURRENT)["password"] == scenario.password
 
     # -- alternating users ----------------------------------------------------------------
@@ -242,14 +243,14 @@ class EngineConformance:
         clone = scenario.username + backend.handler_class.clone_suffix
         before = backend.failed_logins()
 
-        first = sm.rotate(handler, scenario.client, scenario.arn)
+        first = driver.rotate(handler, scenario.client, scenario.arn)
         current = scenario.value(AWSCURRENT)
         assert current["username"] == clone
         assert backend.can_login(clone, current["password"])
         assert backend.can_login(scenario.username, scenario.password), "original must keep working"
         assert backend.privileges(clone) == backend.privileges(scenario.username)
 
-        second = sm.rotate(handler, scenario.client, scenario.arn)
+        second = driver.rotate(handler, scenario.client, scenario.arn)
         current, previous = scenario.value(AWSCURRENT), scenario.value(AWSPREVIOUS)
         assert current["username"] == scenario.username
         assert previous["username"] == clone
@@ -271,7 +272,7 @@ class EngineConformance:
         broken = {**scenario.secret_value, "password": "Wrong-password-123"}
         scenario.client.put_secret_value(SecretId=scenario.arn, SecretString=json.dumps(broken))
         with pytest.raises(SecretMismatchError):
-            sm.rotate(scenario.handler("alternating"), scenario.client, scenario.arn)
+            driver.rotate(scenario.handler("alternating"), scenario.client, scenario.arn)
         clone = scenario.username + backend.handler_class.clone_suffix
         assert not backend.can_login(clone, scenario.value(AWSPENDING)["password"])
 
@@ -288,7 +289,7 @@ class EngineConformance:
             SecretId=scenario.admin_arn, SecretString=json.dumps(elsewhere)
         )
         with pytest.raises(SecretMismatchError):
-            sm.rotate(scenario.handler("alternating"), scenario.client, scenario.arn)
+            driver.rotate(scenario.handler("alternating"), scenario.client, scenario.arn)
 
     # -- crash and retry ------------------------------------------------------------------
 
@@ -339,9 +340,9 @@ class EngineConformance:
                 attach(handler, crash)
                 token = str(uuid.uuid4())
                 with pytest.raises(InjectedCrashError):
-                    sm.rotate(handler, client, scenario.arn, token=token)
+                    driver.rotate(handler, client, scenario.arn, token=token)
                 retry = scenario.handler(strategy)
-                sm.rotate(retry, client, scenario.arn, token=token)
+                driver.rotate(retry, client, scenario.arn, token=token)
                 self._assert_converged(backend, scenario, token, strategy)
             finally:
                 scenario.cleanup()
@@ -360,7 +361,7 @@ class EngineConformance:
             handler = scenario.handler(strategy)
             seen: list[str] = []
             attach(handler, seen.append)
-            sm.rotate(handler, client, scenario.arn)
+            driver.rotate(handler, client, scenario.arn)
             return len(seen)
         finally:
             scenario.cleanup()
@@ -392,7 +393,7 @@ class EngineConformance:
             try:
                 if strategy == "alternating":
                     scenario.with_admin()
-                sm.rotate(scenario.handler(strategy), client, scenario.arn)
+                driver.rotate(scenario.handler(strategy), client, scenario.arn)
                 current = scenario.value(AWSCURRENT)
                 assert backend.can_login(current["username"], current["password"]), username
                 if strategy == "alternating":
@@ -415,7 +416,7 @@ class EngineConformance:
             scenario.with_admin()
             token = str(uuid.uuid4())
             with pytest.raises(UsernameTooLongError):
-                sm.rotate(scenario.handler("alternating"), client, scenario.arn, token=token)
+                driver.rotate(scenario.handler("alternating"), client, scenario.arn, token=token)
             assert scenario.value(AWSCURRENT)["password"] == scenario.password
             with pytest.raises(client.exceptions.ResourceNotFoundException):
                 client.get_secret_value(
@@ -433,7 +434,7 @@ class EngineConformance:
             scenario.with_admin()
         handler = scenario.handler(strategy)
         for _ in range(2):
-            sm.rotate(handler, scenario.client, scenario.arn)
+            driver.rotate(handler, scenario.client, scenario.arn)
         out, err = capfd.readouterr()
         assert '"step succeeded"' in out or "step succeeded" in out + err, "logs were not captured"
         passwords = {scenario.password, scenario.backend.admin_login()[1]}

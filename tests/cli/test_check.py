@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from psycopg2 import sql
 
 from rotation.cli import main
@@ -23,7 +21,12 @@ from rotation.core.config import Settings
 from rotation.core.password import generate_password
 from rotation.testing.conformance import unique_name
 from tests.conftest import RunningServer
-from tests.integration.backends import MariaDBBackend, PostgreSQLBackend
+from tests.engines.mariadb.backend import MariaDBBackend
+from tests.engines.postgresql.backend import PostgreSQLBackend
+
+# The servers are chosen per parameter (request.getfixturevalue), which the fixture-based
+# marking in tests/conftest.py cannot see.
+pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
 Backend = PostgreSQLBackend | MariaDBBackend
@@ -33,12 +36,6 @@ Backend = PostgreSQLBackend | MariaDBBackend
 def backend(request: pytest.FixtureRequest) -> Backend:
     server: RunningServer = request.getfixturevalue(f"{request.param}_server")
     return PostgreSQLBackend(server) if request.param == "postgresql" else MariaDBBackend(server)
-
-
-@pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name=REGION)
 
 
 class Case:

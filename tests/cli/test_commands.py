@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from rotation.cli import main
 from rotation.cli.output import Output
 from rotation.cli.rotate import TIMED_OUT, follow
-from rotation.testing import secretsmanager as sm
+from rotation.local import driver
+from rotation.local import secretsmanager as sm
 
 REGION = "us-east-1"
 SECRET = {"engine": "postgres", "host": "db.invalid", "username": "app", "password": "pw-123456"}
-
-
-@pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name=REGION)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
@@ -43,7 +35,7 @@ def test_events_writes_four_files_with_one_fresh_token(
     assert list(doc) == ["command", "ok", "secret_id", "token", "files", "error"]
     names = [Path(f).name for f in doc["files"]]
     assert names == ["createSecret.json", "setSecret.json", "testSecret.json", "finishSecret.json"]
-    for path, step in zip(doc["files"], sm.STEPS, strict=True):
+    for path, step in zip(doc["files"], driver.STEPS, strict=True):
         assert json.loads(Path(path).read_text()) == {
             "Step": str(step), "SecretId": arn, "ClientRequestToken": doc["token"],
             "RotationToken": "rt-1",

@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 
 from rotation.cli import main
-from rotation.testing.servers import MariaDBServer, PostgreSQLServer, ServerUnavailableError
+from rotation.local.servers import MariaDBServer, PostgreSQLServer, ServerUnavailableError
+
+# The demo starts its own throwaway servers.
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).parent / "rotation"
 
 
 def _require(server: type[Any]) -> None:
-    from rotation.testing.servers import mariadb_binaries, postgres_bindir
+    from rotation.local.servers import mariadb_binaries, postgres_bindir
 
     try:
         (postgres_bindir if server is PostgreSQLServer else mariadb_binaries)()
@@ -83,7 +86,7 @@ def test_demo_json_prints_no_password(
     """Run the demo in-process to learn every password it makes, then search the output."""
     _require(PostgreSQLServer)
     import rotation.core.handler as handler_module
-    import rotation.testing.servers as servers_module
+    import rotation.local.servers as servers_module
 
     made: list[str] = []
 
@@ -119,7 +122,7 @@ def test_demo_json_prints_no_password(
 
 def test_demo_refuses_missing_binaries(monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    import rotation.testing.servers as servers_module
+    import rotation.local.servers as servers_module
 
     monkeypatch.setattr(servers_module.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(servers_module.shutil, "which", lambda *a, **k: None)

@@ -12,10 +12,11 @@ from moto import mock_aws
 
 from rotation.cli import main
 from rotation.cli import rotate as rotate_module
-from rotation.testing import secretsmanager as sm
+from rotation.local import driver
+from rotation.local import secretsmanager as sm
 from rotation.testing.conformance import Scenario, unique_name
 from tests.conftest import RunningServer
-from tests.integration.backends import PostgreSQLBackend
+from tests.engines.postgresql.backend import PostgreSQLBackend
 
 REGION = "us-east-1"
 
@@ -49,7 +50,7 @@ def test_rotate_local_runs_four_steps_and_the_new_password_works(
     assert doc["mode"] == "local"
     assert doc["outcome"] == "completed"
     assert doc["engine"] == "postgresql"  # inferred from "engine": "postgres"
-    assert [s["step"] for s in doc["steps"]] == [str(s) for s in sm.STEPS]
+    assert [s["step"] for s in doc["steps"]] == [str(s) for s in driver.STEPS]
     assert doc["labels"][doc["token"]] == ["AWSCURRENT", "AWSPENDING"]
     assert doc["labels"][next(iter(old_current))] == ["AWSPREVIOUS"]
     new = scenario.value("AWSCURRENT")

@@ -91,8 +91,9 @@ def test_handler_imports_from_its_artifact(build: tuple[Path, str], fn: Any) -> 
         unavailable(f"{artifact} is missing: run `make build`")
     driver = fn.engine.driver
     assert drivers_in(artifact) == [driver], "exactly one database driver per artifact"
-    assert (artifact / "rotation" / "engines" / f"{fn.engine.name}.py").is_file(), (
-        f"rotation/engines/{fn.engine.name}.py is not in the artifact (not written yet?)"
+    package = artifact / "rotation" / "engines" / fn.engine.name
+    assert (package / "__init__.py").is_file(), (
+        f"rotation/engines/{fn.engine.name}/ is not in the artifact (not written yet?)"
     )
     result = _probe(interpreter, artifact, fn.handler, driver)
     assert result["callable"]

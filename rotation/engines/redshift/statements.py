@@ -1,0 +1,107 @@
+"""Pure rendering of the Redshift engine's statements, without a server.
+
+:class:`RedshiftStatements` overrides what Redshift spells differently from PostgreSQL (users,
+not roles; md5 password hashes, no SCRAM verifiers). :data:`GRANTABLES` lists the privileges a
+clone copies, with the catalog queries that find them; both Redshift and PostgreSQL run them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from typing import TYPE_CHECKING, Any
+
+from rotation.engines.dbapi import Statement
+from rotation.engines.postgresql.statements import PostgreSQLStatements
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+_CAPITALS = frozenset(string.ascii_uppercase)
+
+
+def _flags(function: str, target: str, privileges: tuple[str, ...]) -> str:
+    """Return one ``function(%s, target, '<privilege>')`` column per privilege (constants only)."""
+    return ", ".join(f"{function}(%s, {target}, '{p}')" for p in privileges)
+
+
+# Internal schemas (pg_catalog, pg_toast, pg_temp_*; in Redshift also pg_internal, pg_automv).
+_SCHEMAS = "n.nspname <> 'information_schema' AND substring(n.nspname, 1, 3) <> 'pg_'"
+_DATABASE = ("CREATE", "TEMPORARY")
+_SCHEMA = ("CREATE", "USAGE")
+_TABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES")
+_RELATION = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+# (kind, privileges, query): each query lists objects as name parts followed by one flag per
+# privilege for the user bound to every %s. Both Redshift and PostgreSQL run them.
+GRANTABLES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("DATABASE", _DATABASE,
+     f"SELECT d.datname, {_flags('has_database_privilege', 'd.datname', _DATABASE)} "
+     "FROM pg_catalog.pg_database d WHERE NOT d.datistemplate"),
+    ("SCHEMA", _SCHEMA,
+     f"SELECT n.nspname, {_flags('has_schema_privilege', 'n.nspname', _SCHEMA)} "
+     f"FROM pg_catalog.pg_namespace n WHERE {_SCHEMAS}"),
+    ("TABLE", _TABLE,
+     f"SELECT n.nspname, c.relname, {_flags('has_table_privilege', _RELATION, _TABLE)} "
+     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+     f"WHERE c.relkind IN ('r', 'v', 'm', 'p') AND {_SCHEMAS}"),
+)  # fmt: skip
+Privilege = tuple[str, tuple[str, ...], str]  # (kind, object name parts, privilege)
+
+
+def md5_password(password: str, username: str) -> str:
+    """Return the ``md5`` form of a password that Redshift accepts in place of the password."""
+    return "md5" + hashlib.md5((password + username).encode(), usedforsecurity=False).hexdigest()
+
+
+class RedshiftStatements(PostgreSQLStatements):
+    """Render the statements the Redshift handler executes (a mixin; pure, no connection)."""
+
+    def password_literal(self, username: str, password: str) -> Any:
+        """Return the md5 form, or the plain password when the hashed name is uncertain.
+
+        Redshift folds ASCII upper case in names unless case-sensitive identifiers are on, so
+        the user name mixed into the hash is only certain when it has no ASCII capitals.
+        """
+        from psycopg2 import sql
+
+        if password.isascii() and password.isprintable() and not set(username) & _CAPITALS:
+            return sql.Literal(md5_password(password, username))
+        return sql.Literal(password)
+
+    def alter_password_statement(self, username: str, password: str) -> Statement:
+        """Render ``ALTER USER <user> PASSWORD <secret>`` (Redshift's ALTER ROLE is for roles)."""
+        from psycopg2 import sql
+
+        query = sql.SQL("ALTER USER {} PASSWORD {}").format(
+            sql.Identifier(username), self.password_literal(username, password)
+        )
+        return Statement(query, None, "ALTER USER ... PASSWORD")
+
+    def create_login_statement(self, username: str, password: str) -> Statement:
+        """Render ``CREATE USER <user> PASSWORD <secret>``."""
+        from psycopg2 import sql
+
+        query = sql.SQL("CREATE USER {} PASSWORD {}").format(
+            sql.Identifier(username), self.password_literal(username, password)
+        )
+        return Statement(query, None, "CREATE USER")
+
+    def role_exists_statement(self, username: str) -> Statement:
+        """Render the query that finds a user by name (``pg_user`` exists in both dialects)."""
+        return Statement(
+            "SELECT 1 FROM pg_catalog.pg_user WHERE usename = %s", (username,), "look up user"
+        )
+
+    def grant_statement(
+        self, kind: str, names: tuple[str, ...], privileges: Iterable[str], username: str
+    ) -> Statement:
+        """Render ``GRANT <privileges> ON <kind> <object> TO <user>`` (keywords from GRANTABLES)."""
+        from psycopg2 import sql
+
+        query = sql.SQL("GRANT {} ON {} {} TO {}").format(
+            sql.SQL(", ").join(sql.SQL(p) for p in sorted(privileges)),
+            sql.SQL(kind),
+            sql.Identifier(*names),
+            sql.Identifier(username),
+        )
+        return Statement(query, None, f"GRANT ON {kind}")

@@ -1,0 +1,103 @@
+"""Structured logs, EMF metrics and redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from rotation.core import log
+from rotation.core.errors import LoginFailedError
+from rotation.local import driver
+from rotation.testing.fake import FakeDatabase, FakeDatabaseHandler
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_logs_carry_token_step_secret_and_engine(
+    handler: FakeDatabaseHandler, client: Any, secret_arn: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    token = driver.rotate(handler, client, secret_arn)
+    records = [r for r in json_lines(capfd.readouterr().out) if "level" in r]
+    assert {r["step"] for r in records} == {
+        "createSecret",
+        "setSecret",
+        "testSecret",
+        "finishSecret",
+    }
+    for record in records:
+        assert record["correlation_id"] == token
+        assert record["secret_arn"] == secret_arn
+        assert record["engine"] == "fake"
+        assert record["service"] == "rotation"
+
+
+def test_metrics_report_outcome_and_duration_per_engine_and_step(
+    handler: FakeDatabaseHandler,
+    client: Any,
+    db: FakeDatabase,
+    secret_arn: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    driver.rotate(handler, client, secret_arn)
+    db.passwords["app"] = "changed-behind-our-back"
+    db.passwords["app"] = "changed-again"
+    with pytest.raises(LoginFailedError):
+        driver.rotate(handler, client, secret_arn)
+    documents = [d for d in json_lines(capfd.readouterr().out) if "_aws" in d]
+    outcomes = [(d["step"], "StepSucceeded" in d, "StepFailed" in d) for d in documents]
+    assert outcomes[:4] == [
+        (s, True, False) for s in ("createSecret", "setSecret", "testSecret", "finishSecret")
+    ]
+    assert ("setSecret", False, True) in outcomes[4:]
+    for document in documents:
+        directive = document["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "SecretsRotation"
+        assert ["engine", "step", "service"] in directive["Dimensions"]
+        assert document["engine"] == "fake"
+        assert document["StepDuration"][0] >= 0
+
+
+def test_redactor_masks_messages_arguments_extras_and_tracebacks(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    secret = "Redact-me-please-123"
+    log.redactor.add(secret)
+    logger = log.get_logger()
+    logger.info("message with %s inside", secret, extra={"detail": f"x{secret}y"})
+    try:
+        raise ValueError(f"driver said {secret}")
+    except ValueError:
+        logger.exception("failure")
+    out = capfd.readouterr().out
+    assert secret not in out
+    records = json_lines(out)
+    assert records[0]["message"] == "message with *** inside"
+    assert records[0]["detail"] == "x***y"
+    assert "driver said ***" in records[1]["exception"]
+
+
+def test_short_values_are_not_redacted() -> None:
+    redactor = log.Redactor()
+    redactor.add("abc", None, 5)
+    assert redactor.redact("abc") == "abc"
+
+
+def test_botocore_is_held_at_warning() -> None:
+    logging.getLogger("botocore").setLevel(logging.DEBUG)
+    log.quiet_sdk_loggers()
+    assert logging.getLogger("botocore").level == logging.WARNING
+
+
+def test_disabled_metrics_are_neither_printed_nor_accumulated(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    for _ in range(120):  # past Powertools' 100-value auto-flush
+        log.record_step("fake", "setSecret", "Succeeded", 1.0)
+    assert "_aws" not in capfd.readouterr().out
+    assert not log.get_metrics().metric_set

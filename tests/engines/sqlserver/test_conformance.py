@@ -1,0 +1,23 @@
+"""The conformance suite against the TDS test server: login databases and contained databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from rotation.testing.conformance import EngineConformance
+from tests.engines.sqlserver.backend import SQLServerBackend
+
+
+class TestSQLServer(EngineConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls, backend: SQLServerBackend) -> SQLServerBackend:
+        return backend
+
+
+class TestSQLServerContained(EngineConformance):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls, backend: SQLServerBackend) -> SQLServerBackend:
+        return SQLServerBackend(backend.server, backend.ca_file, backend.admin_password,
+                                "containeddb")  # fmt: skip
