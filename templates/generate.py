@@ -429,13 +429,43 @@ Globals:
 """
 
 
+def _database_lookup(engine: Engine) -> str:
+    """Return the policy that locates a managed admin secret's database (read-only calls).
+
+    Describe and List calls on the whole account: their answers are metadata (endpoints,
+    engines), the filtered DescribeDBInstances (members of a cluster) is not scoped to one
+    resource, and ListNamespaces/ListWorkgroups support no resource types at all.
+    """
+    if engine.name == "redshift":
+        actions = (
+            "redshift:DescribeClusters",
+            "redshift-serverless:ListNamespaces",
+            "redshift-serverless:ListWorkgroups",
+        )
+    else:
+        actions = ("rds:DescribeDBInstances", "rds:DescribeDBClusters")
+    listed = "".join(f"\n                  - {action}" for action in actions)
+    return f"""\
+        # Where the database of an admin secret that RDS or Redshift manages is: its endpoint,
+        # port and engine, and the read replicas / reader endpoints that reach a copy of it.
+        - PolicyName: managed-database-lookup
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action:{listed}
+                Resource: "*"
+"""
+
+
 def _function_resources(fn: Function) -> str:
     lid = fn.logical_id
     words = STRATEGIES[fn.strategy][1]
     admin = ""
     if fn.alternating:
         admin = """\
-        # The admin secret named by masterarn: read its current value, nothing else.
+        # The admin secret named by masterarn: read its current value and (for the secrets RDS
+        # and Redshift manage) its tags, which name the database; nothing else.
         - PolicyName: admin-secret
           PolicyDocument:
             Version: "2012-10-17"
@@ -446,6 +476,10 @@ def _function_resources(fn: Function) -> str:
                 Condition:
                   StringEquals:
                     secretsmanager:VersionStage: AWSCURRENT
+              - Effect: Allow
+                Action: secretsmanager:DescribeSecret
+                Resource: !Ref AdminSecretArns
+""" + _database_lookup(fn.engine) + """\
         - !If
           - HasAdminSecretKmsKey
           - PolicyName: admin-secret-kms

@@ -25,7 +25,7 @@ from rotation.core.log import redactor, secret_strings
 from rotation.core.secret import DatabaseSecret, parse_json_object
 from rotation.core.secrets_client import SecretsClient
 from rotation.core.staging import AWSCURRENT
-from rotation.core.strategies import alternate_username, original_username, require_same_server
+from rotation.core.strategies import alternate_username, original_username
 
 if TYPE_CHECKING:
     import argparse
@@ -203,19 +203,19 @@ def _admin(
         text = SecretsClient(client).get_string(secret.masterarn, AWSCURRENT)
         value = parse_json_object(text, f"admin secret {secret.masterarn}")
         redactor.add(*secret_strings(value, ("password",)))
-        admin = handler.parse_secret(value, admin=True)
-        require_same_server(secret, admin, "admin secret")
+        # Resolved and checked as the rotation will: a secret RDS or Redshift manages is
+        # located through their API (read-only describe calls).
+        admin = handler.load_admin(value, secret.masterarn, secret)
     except RotationError as exc:
         report.add("admin secret", FAIL, str(exc))
         return
-    report.add("admin secret", PASS, f"user {admin.username!r} from {secret.masterarn}")
-    # The admin acts in the user's database, as the rotation will.
-    session = handler.parse_secret({**admin.raw, "dbname": secret.dbname}, admin=True)
+    report.add("admin secret", PASS, admin.describe())
     original = original_username(secret.username, handler.clone_suffix)
     clone = alternate_username(original, handler.clone_suffix, handler.max_username_length)
     try:
-        with handler.connect(session) as conn:
-            report.add("admin login", PASS, f"admin {admin.username!r} logged in")
+        # The admin acts in the user's database on the writer, as the rotation will.
+        with handler.connect(admin.session) as conn:
+            report.add("admin login", PASS, f"admin {admin.secret.username!r} logged in")
             limit = handler.username_limit(conn)
             size = f"{clone!r} is {len(clone)} characters; this server allows {limit}"
             report.add("clone name on server", len(clone) <= limit, size)

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from rotation.core.admin import AdminSecret, load_admin
 from rotation.core.errors import (
     ConnectError,
     DriverNotInstalledError,
@@ -30,6 +31,7 @@ from rotation.core.errors import (
     SecretTestFailedError,
 )
 from rotation.core.handler import Rotation, RotationHandler
+from rotation.core.managed import DatabaseDirectory
 from rotation.core.secret import DatabaseSecret
 from rotation.core.strategies import Strategy, strategy_named
 
@@ -111,6 +113,8 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         # Called with a statement's safe label after each database statement succeeded;
         # fault-injection tests raise from it to simulate a crash at that point.
         self.statement_listener: Callable[[str], None] | None = None
+        # Where service-managed admin secrets' databases are (RDS and Redshift describe calls).
+        self.directory = DatabaseDirectory()
 
     def statement_done(self, action: str) -> None:
         """Tell the statement listener, if any, that a statement has taken effect."""
@@ -134,6 +138,25 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         current = self.parse_secret(rotation.current())
         pending = self.parse_secret(rotation.pending())
         self.strategy.set_secret(self, rotation, current, pending)
+
+    def load_admin(self, value: dict[str, Any], arn: str, current: DatabaseSecret) -> AdminSecret:
+        """Validate the admin secret for ``current``, locating a service-managed one's database.
+
+        Raises:
+            SecretFormatError: Not a valid admin secret for this engine.
+            DatabaseServiceError: RDS or Redshift could not say where its database is.
+            SecretMismatchError: The admin's database is not the one ``current`` names.
+        """
+        admin = load_admin(
+            value,
+            arn,
+            current,
+            parse=lambda raw: self.parse_secret(raw, admin=True),
+            tags=lambda: self.secrets.describe(arn).tags,
+            directory=self.directory,
+        )
+        self.logger.info("admin secret ready", extra={"admin": admin.describe()})
+        return admin
 
     def test_secret(self, rotation: Rotation) -> None:
         """Log in with the pending credentials and run the engine's check."""

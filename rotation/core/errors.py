@@ -15,6 +15,7 @@ value or SQL text; driver exceptions are wrapped with the original kept as ``__c
     │   ├── UnknownVersionError
     │   └── NotPendingError
     ├── SecretsManagerError           a Secrets Manager call failed
+    ├── DatabaseServiceError          an RDS or Redshift API call (locating a database) failed
     ├── SecretMismatchError           confused-deputy checks (hosts, admin secret, current login)
     ├── EngineError                   the database refused or failed
     │   ├── ConnectError              unreachable, timed out, TLS failure
@@ -76,6 +77,14 @@ class NotPendingError(RotationStateError):
 
 class SecretsManagerError(RotationError):
     """Raise when a Secrets Manager call fails."""
+
+
+class DatabaseServiceError(RotationError):
+    """Raise when a database service's API (RDS, Redshift) cannot say where a database is.
+
+    The message names the call and the resource (``DescribeDBInstances on arn:...``) and the
+    service's error code; the service's answer never holds a secret value.
+    """
 
 
 class SecretMismatchError(RotationError):

@@ -7,7 +7,7 @@ building one costs tens of milliseconds and the AWS templates pay that on every 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.errors import ConfigurationError, SecretsManagerError
@@ -58,6 +58,8 @@ class SecretMetadata:
     name: str
     rotation_enabled: bool
     stages: Mapping[str, tuple[str, ...]]
+    # Tag keys as stored (system tags such as aws:rds:primaryDBInstanceArn included).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class SecretsClient:
@@ -74,7 +76,7 @@ class SecretsClient:
         self.call_listener: Callable[[str], None] | None = None
 
     def describe(self, secret_id: str) -> SecretMetadata:
-        """Return the secret's ARN, name, rotation flag and version labels."""
+        """Return the secret's ARN, name, rotation flag, version labels and tags."""
         response = self._call("DescribeSecret", SecretId=secret_id)
         stages = {
             version: tuple(labels)
@@ -85,6 +87,7 @@ class SecretsClient:
             name=response["Name"],
             rotation_enabled=bool(response.get("RotationEnabled")),
             stages=stages,
+            tags={tag["Key"]: tag.get("Value", "") for tag in response.get("Tags", [])},
         )
 
     def get_string(
@@ -141,7 +144,9 @@ class SecretsClient:
         self._call("UpdateSecretVersionStage", **kwargs)
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        method = getattr(self.client, _snake(operation))
+        from botocore import xform_name
+
+        method = getattr(self.client, xform_name(operation))
         try:
             response = method(**kwargs)
         except Exception as exc:
@@ -154,18 +159,17 @@ class SecretsClient:
             self.call_listener(operation)
 
 
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
-
-
-def _wrap(operation: str, exc: Exception) -> SecretsManagerError:
+def aws_error_text(exc: Exception) -> str:
+    """Describe an AWS SDK error by its code and the service's message (never a request)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        return SecretsManagerError(
-            f"{operation} failed: {error.get('Code', 'Unknown')}: {error.get('Message', '')}"
-        )
+        return f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}"
     if isinstance(exc, BotoCoreError):
-        return SecretsManagerError(f"{operation} failed: {type(exc).__name__}: {exc}")
-    return SecretsManagerError(f"{operation} failed: {type(exc).__name__}")
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
+def _wrap(operation: str, exc: Exception) -> SecretsManagerError:
+    return SecretsManagerError(f"{operation} failed: {aws_error_text(exc)}")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools import Logger
 
+    from rotation.core.admin import AdminSecret
     from rotation.core.handler import Rotation
     from rotation.core.secret import DatabaseSecret
 
@@ -60,6 +61,9 @@ class Engine(Protocol):
 
     def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
         """Validate a decoded secret for this engine."""
+
+    def load_admin(self, value: dict[str, Any], arn: str, current: DatabaseSecret) -> AdminSecret:
+        """Validate the admin secret for ``current``; refuse one of another database."""
 
     def connect(self, secret: DatabaseSecret) -> AbstractContextManager[Any]:
         """Open a connection with a secret's credentials and close it after the block."""
@@ -224,14 +228,13 @@ class AlternatingUsers(Strategy):
                 "to act with the admin secret"
             ) from exc
         assert current.masterarn is not None  # pending_username checked it
-        admin = handler.parse_secret(rotation.read(current.masterarn, AWSCURRENT), admin=True)
-        require_same_server(current, admin, "admin secret")
-        if pending.username == admin.username:
+        value = rotation.read(current.masterarn, AWSCURRENT)
+        admin = handler.load_admin(value, current.masterarn, current)
+        if pending.username == admin.secret.username:
             raise SecretMismatchError("the pending user must not be the admin user")
-        # The admin logs in to the user's database, as the AWS templates do.
-        admin_session = handler.parse_secret({**admin.raw, "dbname": current.dbname}, admin=True)
         original = original_username(pending.username, handler.clone_suffix)
-        with handler.connect(admin_session) as conn:
+        # The admin logs in to the user's database on the writer, as the AWS templates do.
+        with handler.connect(admin.session) as conn:
             limit = handler.username_limit(conn)
             length = handler.username_length(pending.username)
             if length > limit:

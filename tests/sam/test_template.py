@@ -114,7 +114,21 @@ def test_runtime_and_architecture_parameters() -> None:
     assert parameters["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
 
 
-@pytest.mark.parametrize("logical_id", [SINGLE, ALTERNATING])
+# Read-only calls that locate the database of an admin secret RDS or Redshift manages.
+LOOKUP_SERVICES = ("rds", "redshift", "redshift-serverless")
+RDS_LOOKUPS = {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+LOOKUPS = {
+    **dict.fromkeys(("postgresql", "mysql", "mariadb", "oracle", "sqlserver", "documentdb"),
+                    RDS_LOOKUPS),
+    "redshift": {
+        "redshift:DescribeClusters",
+        "redshift-serverless:ListNamespaces",
+        "redshift-serverless:ListWorkgroups",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("logical_id", [fn.logical_id for fn in FUNCTIONS])
 def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> None:
     role = translated["Resources"][f"{logical_id}Role"]
     statements = _statements(role)
@@ -140,7 +154,9 @@ def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> 
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
     ):
-        [(condition, statement)] = by_action[action]
+        [(condition, statement)] = [
+            (c, s) for c, s in by_action[action] if s["Resource"] != {"Ref": "AdminSecretArns"}
+        ]
         assert condition is None
         assert statement["Condition"] == {
             "StringEquals": {
@@ -161,6 +177,12 @@ def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> 
     assert not any(
         "AdminSecret" in json.dumps(statement) for _, statement in statements if not alternating
     )
+    # DescribeSecret on the admin secrets (their tags name a managed database), nothing more.
+    describes = by_action["secretsmanager:DescribeSecret"]
+    admin_describes = [s for _, s in describes if s["Resource"] == {"Ref": "AdminSecretArns"}]
+    assert len(admin_describes) == (1 if alternating else 0)
+    for statement in admin_describes:
+        assert _actions(statement) == ["secretsmanager:DescribeSecret"]
 
     # KMS: only on the given keys, only when given, only through Secrets Manager.
     kms = [(c, s) for c, s in statements if any(a.startswith("kms:") for a in _actions(s))]
@@ -188,7 +210,12 @@ def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> 
         f"/aws/lambda/${{FunctionNamePrefix}}{logical_id}:*"
     )
 
-    assert set(by_action) <= {
+    lookups = {action for action in by_action if action.split(":")[0] in LOOKUP_SERVICES}
+    assert lookups == (LOOKUPS[BY_ID[logical_id].engine.name] if alternating else set())
+    for action in lookups:  # unconditional, read-only, on the account (see templates/generate.py)
+        assert [(c, s["Resource"]) for c, s in by_action[action]] == [(None, "*")]
+
+    assert set(by_action) - lookups <= {
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
         "secretsmanager:PutSecretValue",

@@ -2,8 +2,8 @@
 
 :engine: ``oracle``
 :driver: python-oracledb in thin mode (``pip install "rotation[oracle]"``); Oracle Database 12.1+
-:secret engine values: ``oracle`` (admin secrets may also say ``oracle-ee``, ``oracle-se2``,
-    ``oracle-ee-cdb``, ``oracle-se2-cdb``)
+:secret engine values: ``oracle`` (admin secrets may also carry RDS's names: ``oracle-ee``,
+    ``oracle-se2``, ``oracle-ee-cdb``, ``oracle-se2-cdb`` and the RDS Custom ``custom-oracle-*``)
 :strategies: single user, alternating users
 :statements: names are quoted by the server with ``SELECT SYS.DBMS_ASSERT.ENQUOTE_NAME(:name)
     FROM DUAL`` (a bind variable). Single user: ``ALTER USER "<U>" IDENTIFIED BY "<new>" REPLACE

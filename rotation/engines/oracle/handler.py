@@ -40,9 +40,12 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
     engine = "oracle"
     display_name = "Oracle"
     engine_values = frozenset({"oracle"})
+    # Admin secrets may carry the engine as RDS reports it (RDS's Engine values, RDS Custom
+    # included), e.g. when RDS manages the master secret and DescribeDBInstances supplies it.
     admin_engine_values = frozenset(
-        {"oracle", "oracle-ee", "oracle-se2", "oracle-ee-cdb", "oracle-se2-cdb"}
-    )
+        {"oracle", "oracle-ee", "oracle-ee-cdb", "oracle-se2", "oracle-se2-cdb",
+         "custom-oracle-ee", "custom-oracle-ee-cdb", "custom-oracle-se2", "custom-oracle-se2-cdb"}
+    )  # fmt: skip
     default_port = 1521
     default_dbname = None
     dbname_required = True  # the service name

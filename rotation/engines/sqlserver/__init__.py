@@ -2,8 +2,9 @@
 
 :engine: ``sqlserver``
 :driver: pymssql with its bundled FreeTDS (``pip install "rotation[sqlserver]"``)
-:secret engine values: ``sqlserver``; admin secrets may also say ``sqlserver-ex``,
-    ``sqlserver-web``, ``sqlserver-se``, ``sqlserver-ee`` (RDS edition names)
+:secret engine values: ``sqlserver``; admin secrets may also carry RDS's names:
+    ``sqlserver-ex``, ``-web``, ``-se``, ``-ee``, ``-dev-ee`` and RDS Custom's
+    ``custom-sqlserver-*``
 :strategies: single user, alternating users
 :statements: single user: ``ALTER LOGIN <login> WITH PASSWORD = <new> OLD_PASSWORD = <old>``,
     where ``<old>`` is the password that logged in; in a contained database ``ALTER USER``

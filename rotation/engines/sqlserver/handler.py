@@ -32,9 +32,13 @@ class SQLServerHandler(SQLServerPreflight, SQLServerStatements, DBAPIHandler[Con
     engine = "sqlserver"
     display_name = "SQL Server"
     engine_values = frozenset({"sqlserver"})
+    # Admin secrets may carry the engine as RDS reports it (RDS's Engine values, RDS Custom
+    # included), e.g. when RDS manages the master secret and DescribeDBInstances supplies it.
     admin_engine_values = frozenset(
-        {"sqlserver", "sqlserver-ex", "sqlserver-web", "sqlserver-se", "sqlserver-ee"}
-    )
+        {"sqlserver", "sqlserver-ex", "sqlserver-web", "sqlserver-se", "sqlserver-ee",
+         "sqlserver-dev-ee", "custom-sqlserver-ee", "custom-sqlserver-se",
+         "custom-sqlserver-web", "custom-sqlserver-dev"}
+    )  # fmt: skip
     default_port = 1433
     default_dbname = "master"
     max_username_length = SYSNAME_LENGTH
