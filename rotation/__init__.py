@@ -12,6 +12,7 @@ from rotation.core.database import TLS, DatabaseHandler, Finding, TLSMode
 from rotation.core.errors import (
     ConfigurationError,
     ConnectError,
+    DatabaseServiceError,
     DriverNotInstalledError,
     EngineError,
     InvalidEventError,
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "DatabaseHandler",
+    "DatabaseServiceError",
     "DatabaseSecret",
     "DriverNotInstalledError",
     "EngineError",

@@ -463,7 +463,8 @@ def _function_resources(fn: Function) -> str:
     words = STRATEGIES[fn.strategy][1]
     admin = ""
     if fn.alternating:
-        admin = """\
+        admin = (
+            """\
         # The admin secret named by masterarn: read its current value and (for the secrets RDS
         # and Redshift manage) its tags, which name the database; nothing else.
         - PolicyName: admin-secret
@@ -479,7 +480,9 @@ def _function_resources(fn: Function) -> str:
               - Effect: Allow
                 Action: secretsmanager:DescribeSecret
                 Resource: !Ref AdminSecretArns
-""" + _database_lookup(fn.engine) + """\
+"""
+            + _database_lookup(fn.engine)
+            + """\
         - !If
           - HasAdminSecretKmsKey
           - PolicyName: admin-secret-kms
@@ -494,6 +497,7 @@ def _function_resources(fn: Function) -> str:
                       kms:ViaService: !Sub secretsmanager.${AWS::Region}.amazonaws.com
           - !Ref AWS::NoValue
 """
+        )
     return f"""\
   {lid}:
     Type: AWS::Serverless::Function

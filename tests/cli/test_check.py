@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from psycopg2 import sql
 
@@ -21,6 +22,7 @@ from rotation.core.config import Settings
 from rotation.core.password import generate_password
 from rotation.testing.conformance import unique_name
 from tests.conftest import RunningServer
+from tests.core.moto_rds import managed_instance, store_credentials
 from tests.engines.mariadb.backend import MariaDBBackend
 from tests.engines.postgresql.backend import PostgreSQLBackend
 
@@ -157,6 +159,42 @@ def test_good_alternating_secret_checks_the_admin_and_creates_no_clone(
     assert before["clone_exists"] is False
     assert case.snapshot() == before
     assert case.backend.failed_logins() == failed_before
+
+
+def test_an_rds_managed_admin_secret_is_resolved_and_reported(
+    case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = "postgres" if isinstance(case.backend, PostgreSQLBackend) else "mariadb"
+    rds = boto3.client("rds", region_name=REGION)
+    instance = managed_instance(rds, "db-check", engine, "127.0.0.1", case.backend.info.port)
+    admin_arn = instance["MasterUserSecret"]["SecretArn"]
+    store_credentials(case.client, admin_arn, *case.backend.admin_login())
+    case.put({**case.value, "masterarn": admin_arn})
+    before = case.snapshot()
+    code, doc = case.check(capsys, case.arn)
+    assert code == 0, doc
+    assert detail(doc, "admin secret") == (
+        f"user {case.backend.admin_login()[0]!r} from {admin_arn} (RDS-managed, instance "
+        f"'db-check', resolved to 127.0.0.1:{case.backend.info.port}); the user's same endpoint"
+    )
+    assert statuses(doc)["admin login"] == "pass"
+    assert case.snapshot() == before
+
+
+def test_an_rds_managed_admin_of_another_endpoint_fails_the_check(
+    case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = "postgres" if isinstance(case.backend, PostgreSQLBackend) else "mariadb"
+    rds = boto3.client("rds", region_name=REGION)
+    instance = managed_instance(rds, "db-other", engine, "db-other.example", 5432)
+    admin_arn = instance["MasterUserSecret"]["SecretArn"]
+    store_credentials(case.client, admin_arn, *case.backend.admin_login())
+    case.put({**case.value, "masterarn": admin_arn})
+    code, doc = case.check(capsys, case.arn)
+    assert code == 1
+    assert statuses(doc)["admin secret"] == "fail"
+    assert "db-other.example:5432" in detail(doc, "admin secret")
+    assert "admin login" not in statuses(doc)
 
 
 def test_wrong_password_fails_login_with_exactly_one_failed_attempt(

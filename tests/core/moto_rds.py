@@ -45,6 +45,8 @@ def managed_instance(
     rds: Any, identifier: str, engine: str, host: str, port: int, **extra: Any
 ) -> dict[str, Any]:
     """Create an RDS instance whose master secret RDS manages; pin its endpoint address."""
+    if engine == "mariadb":
+        extra.setdefault("EngineVersion", "10.11.9")  # moto has no default version for it
     instance: dict[str, Any] = rds.create_db_instance(
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.t3.micro",
