@@ -270,10 +270,10 @@ Parameters:
     Type: String
     Default: ""
     Description: >-
-      Path, inside the function, of the PEM CA bundle that verifies the databases' TLS
-      certificates (ROTATION_TLS_CA_FILE). Bundled with make build CA_BUNDLE=global-bundle.pem:
-      /var/task/certs/ca-bundle.pem; from a layer: /opt/<path in the layer>. Empty: the
-      drivers' defaults (the RDS CAs are not among them).
+      Path, inside the function, of another PEM CA bundle that verifies the databases' TLS
+      certificates (ROTATION_TLS_CA_FILE), e.g. /opt/<path in the layer>. Empty: the bundle
+      make build puts into every function (/var/task/certs/ca-bundle.pem: the RDS global
+      bundle and the Amazon Trust Services roots, or what CA_BUNDLE named).
   CaBundleLayerArn:
     Type: String
     Default: ""

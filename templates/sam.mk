@@ -27,15 +27,18 @@ SAM_BUILD_ARGS ?= --parallel
 SAM_RUNTIME ?= python3.13
 SAM_ARCH ?= x86_64
 SAM_PIP_PYTHON ?= python3
-# Optional PEM bundle copied into every artifact as certs/ca-bundle.pem
-# (deploy with CaBundleFile=/var/task/certs/ca-bundle.pem).
+# The CA bundle every artifact carries as certs/ca-bundle.pem, which the handler uses when
+# ROTATION_TLS_CA_FILE is unset (templates/ca_bundle.py). Empty: the RDS global bundle and the
+# Amazon Trust Services roots (Redshift), fetched from AWS once and cached in SAM_CA_CACHE.
+# A path, file:// or https:// URL: that PEM bundle instead (offline builds). none: no bundle.
 CA_BUNDLE ?=
+SAM_CA_CACHE ?= $(SAM_ROOT)/.aws-sam/ca-cache
 # 1: precompile .pyc for SAM_RUNTIME when that interpreter is on PATH (faster cold starts;
 # /var/task is read-only, so Lambda would otherwise compile on every cold start).
 SAM_COMPILE ?= 1
 # The interpreter of SAM_RUNTIME's version, for compileall: on PATH, or a pyenv version.
 SAM_RUNTIME_PYTHON ?= $(shell for c in $(SAM_RUNTIME) $$(pyenv root 2>/dev/null)/versions/$(patsubst python%,%,$(SAM_RUNTIME))*/bin/$(SAM_RUNTIME); do "$$c" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
-export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_COMPILE SAM_RUNTIME_PYTHON
+export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_CA_CACHE SAM_COMPILE SAM_RUNTIME_PYTHON
 export SAM_CLI_TELEMETRY ?= 0
 
 # LogicalId:engine -- the functions of template.yaml (tests/sam checks this table against it).
@@ -108,7 +111,7 @@ build-$(1):
 	fi; \
 	mkdir -p "$$(ARTIFACTS_DIR)"; \
 	cp -R "$$$$cache/." "$$(ARTIFACTS_DIR)/"; rm -f "$$(ARTIFACTS_DIR)/.complete"; \
-	if [ -n "$$(CA_BUNDLE)" ]; then mkdir -p "$$(ARTIFACTS_DIR)/certs"; cp "$$(CA_BUNDLE)" "$$(ARTIFACTS_DIR)/certs/ca-bundle.pem"; fi
+	$$(SAM_PIP_PYTHON) "$(SAM_ROOT)/templates/ca_bundle.py" "$$(ARTIFACTS_DIR)/certs/ca-bundle.pem" --cache "$$(SAM_CA_CACHE)" $$(CA_BUNDLE)
 endef
 $(foreach f,$(SAM_FUNCTIONS),$(eval $(call sam_build_function,$(call sam_id,$(f)),$(call sam_engine,$(f)))))
 

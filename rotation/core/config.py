@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rotation.core.errors import ConfigurationError
@@ -27,6 +28,10 @@ REQUIRE_EACH_INCLUDED_TYPE = "REQUIRE_EACH_INCLUDED_TYPE"
 CONNECT_TIMEOUT = "ROTATION_CONNECT_TIMEOUT"
 TLS_CA_FILE = "ROTATION_TLS_CA_FILE"
 TLS_ALLOW_PLAINTEXT_FALLBACK = "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK"
+
+# Where `make build` puts the CA bundle in every function: certs/ next to the package, i.e.
+# /var/task/certs/ca-bundle.pem in Lambda (templates/ca_bundle.py).
+BUNDLED_CA_FILE = Path(__file__).resolve().parents[2] / "certs" / "ca-bundle.pem"
 
 _TRUE = frozenset({"true", "1", "y", "yes"})
 _FALSE = frozenset({"false", "0", "n", "no", ""})
@@ -97,7 +102,8 @@ class Settings:
         timeout = _float(env, CONNECT_TIMEOUT)
         if timeout is not None and not 0 < timeout <= 900:
             raise ConfigurationError(f"{CONNECT_TIMEOUT} must be between 0 and 900 seconds")
-        ca_file = env.get(TLS_CA_FILE) or None
+        # The bundle of the built function (RDS and Amazon Trust CAs) unless one is named.
+        ca_file = env.get(TLS_CA_FILE) or bundled_ca_file()
         if ca_file is not None and not os.path.isfile(ca_file):
             raise ConfigurationError(f"{TLS_CA_FILE} names no readable file: {ca_file}")
         return cls(
@@ -162,3 +168,8 @@ def _float(env: Mapping[str, str], name: str) -> float | None:
         return float(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def bundled_ca_file() -> str | None:
+    """Return the CA bundle the built function carries, or None outside a built function."""
+    return str(BUNDLED_CA_FILE) if BUNDLED_CA_FILE.is_file() else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import re
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -40,6 +41,17 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 C = TypeVar("C")
+# How the drivers (OpenSSL through libpq, ssl, pymongo, python-oracledb) say that no trusted CA
+# signed the server's certificate.
+UNTRUSTED_CERTIFICATE = re.compile(
+    r"certificate verify failed|certificate_verify_failed|unable to get local issuer"
+    r"|self[- ]signed certificate|unknown ca\b",
+    re.IGNORECASE,
+)
+# A trusted certificate for another name (OpenSSL via ssl says "certificate verify failed" too).
+HOST_NAME_MISMATCH = re.compile(
+    r"hostname mismatch|does not match host ?name|IP address mismatch", re.IGNORECASE
+)
 
 
 class TLSMode(enum.Enum):
@@ -209,6 +221,13 @@ class DatabaseHandler(RotationHandler, Generic[C]):
                 raise
             except ConnectError as exc:
                 if index + 1 == len(attempts):
+                    text = str(exc)
+                    if (
+                        tls.enabled
+                        and UNTRUSTED_CERTIFICATE.search(text)
+                        and not HOST_NAME_MISMATCH.search(text)
+                    ):
+                        raise self.untrusted_certificate(exc) from exc.__cause__ or exc
                     raise
                 self.logger.warning(
                     "TLS connection failed; falling back to PLAINTEXT because "
@@ -219,6 +238,15 @@ class DatabaseHandler(RotationHandler, Generic[C]):
             yield conn, tls
         finally:
             self.close_connection(conn)
+
+    def untrusted_certificate(self, exc: ConnectError) -> ConnectError:
+        """Return ``exc`` with what to do about a certificate no trusted CA signed."""
+        where = self.settings.tls_ca_file or "the system trust store"
+        return ConnectError(
+            f"{exc}; the server's certificate is not signed by a CA in {where}: RDS, Aurora and "
+            "DocumentDB need the regional or global RDS bundle (the functions `make build` "
+            "builds carry it) - see README#tls"
+        )
 
     @classmethod
     def driver(cls) -> ModuleType:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rotation.core.config import PasswordPolicy, Settings
@@ -86,3 +88,19 @@ def test_missing_region_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigurationError, match="AWS_REGION"):
         boto3_client("http://127.0.0.1:1")
     forget_clients()
+
+
+def test_the_built_functions_ca_bundle_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rotation.core import config
+
+    bundle = tmp_path / "certs" / "ca-bundle.pem"
+    monkeypatch.setattr(config, "BUNDLED_CA_FILE", bundle)
+    assert Settings.from_env({}).tls_ca_file is None  # not a built function: drivers' defaults
+    bundle.parent.mkdir()
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert Settings.from_env({}).tls_ca_file == str(bundle)
+    other = tmp_path / "other.pem"
+    other.write_text("x")
+    assert Settings.from_env({"ROTATION_TLS_CA_FILE": str(other)}).tls_ca_file == str(other)

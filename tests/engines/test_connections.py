@@ -80,6 +80,12 @@ class TestTLS:
         ):
             pass
         assert not isinstance(caught.value, LoginFailedError)
+        # The error says what to do: which bundle was used, and that RDS needs its own CAs.
+        message = str(caught.value)
+        assert f"the server's certificate is not signed by a CA in {other_ca}" in message
+        assert "global RDS bundle" in message
+        assert "README#tls" in message
+        assert caught.value.__cause__ is not None  # the driver's error, kept
 
     def test_host_name_is_checked(self, client: Any, engine: str) -> None:
         """A certificate from the trusted CA, but for another host name, is refused."""
@@ -99,6 +105,8 @@ class TestTLS:
             with pytest.raises(ConnectError) as caught, handler.connect(secret):
                 pass
             assert not isinstance(caught.value, LoginFailedError)
+            # The CA is trusted: the error must not send the user looking for another bundle.
+            assert "not signed by a CA" not in str(caught.value)
             plain = cls(settings=Settings(tls_ca_file=info.ca_file), client=client)
             with plain.connect(DatabaseSecret.parse({**value, "ssl": False}, cls)):
                 pass  # the server itself is fine: only the name check failed

@@ -43,7 +43,9 @@ imported = time.perf_counter()
 importlib.import_module(driver)  # the driver's compiled parts load on this interpreter
 loaded = time.perf_counter()
 drivers = sorted(d for d in %r if importlib.util.find_spec(d) is not None)
+from rotation.core.config import Settings
 print(json.dumps({
+    "ca_file": Settings.from_env().tls_ca_file,
     "callable": callable(entry),
     "handler_ms": 1000 * (imported - started),
     "driver_ms": 1000 * (loaded - imported),
@@ -100,6 +102,11 @@ def test_handler_imports_from_its_artifact(build: tuple[Path, str], fn: Any) -> 
     assert result["drivers"] == [driver]
     assert Path(result["driver_file"]).is_relative_to(artifact)
     assert Path(result["rotation_file"]).is_relative_to(artifact)
+    # Verified TLS works on the first deployment: the function finds the bundle it carries
+    # (RDS and Amazon Trust CAs by default) with no ROTATION_TLS_CA_FILE set.
+    bundle = artifact / "certs" / "ca-bundle.pem"
+    assert bundle.is_file(), "make build puts the CA bundle into every artifact"
+    assert result["ca_file"] == str(bundle.resolve())
 
 
 def test_artifacts_carry_no_build_leftovers(build: tuple[Path, str]) -> None:
