@@ -6,7 +6,12 @@ import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
-from rotation.core.errors import ConnectError, SecretFormatError, UserManagementError
+from rotation.core.errors import (
+    ConfigurationError,
+    ConnectError,
+    SecretFormatError,
+    UserManagementError,
+)
 from rotation.engines.dbapi import DBAPIHandler, Statement
 from rotation.engines.oracle.preflight import OraclePreflight
 from rotation.engines.oracle.statements import (
@@ -32,6 +37,9 @@ DEFAULT_TCPS_PORT = 2484
 LOGIN_REJECTED = frozenset({"ORA-01017"})
 NO_GRANTS = "ORA-31608"  # GET_GRANTED_DDL: "specified object of type ... not found"
 PASSWORD_REUSED = "ORA-28007"  # the profile forbids reusing a password in the history
+# "Passwords can be at most 30 bytes long":
+# https://docs.oracle.com/en/database/oracle/oracle-database/19/dbseg/minimum-requirements-passwords.html
+MAX_PASSWORD_BYTES = 30
 
 
 class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection]):
@@ -55,6 +63,21 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
     password_defaults = PasswordPolicy(length=30)
     # The password is delimited by double quotes in ALTER USER and cannot contain one.
     required_exclude_characters = '"'
+
+    def enforce_password_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        """Exclude ``"`` and refuse a length Oracle cannot store.
+
+        Generated passwords are ASCII, so characters are bytes.
+
+        Raises:
+            ConfigurationError: PASSWORD_LENGTH is over Oracle's 30 bytes.
+        """
+        if policy.length > MAX_PASSWORD_BYTES:
+            raise ConfigurationError(
+                f"Oracle passwords are at most {MAX_PASSWORD_BYTES} bytes; "
+                f"PASSWORD_LENGTH is {policy.length}"
+            )
+        return super().enforce_password_policy(policy)
 
     def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
         """Validate a secret, its user name's quoting and its optional ``ssl_port``."""

@@ -10,7 +10,9 @@ import oracledb
 import pytest
 from moto import mock_aws
 
+from rotation.core.config import Settings
 from rotation.core.errors import (
+    ConfigurationError,
     SecretFormatError,
     UserManagementError,
     UsernameTooLongError,
@@ -52,6 +54,33 @@ def test_facts() -> None:
     assert (OracleHandler.default_port, OracleHandler.clone_suffix) == (1521, "_CLONE")
     assert OracleHandler.max_username_length == 128
     assert OracleHandler.password_defaults.length == 30
+
+
+@pytest.mark.parametrize("length", [31, 32, 4096])
+def test_a_password_length_over_oracles_30_bytes_is_refused_at_start_up(
+    make_handler: MakeHandler, monkeypatch: pytest.MonkeyPatch, length: int
+) -> None:
+    """Oracle passwords are at most 30 bytes: refuse the setting, never truncate or fail later.
+
+    https://docs.oracle.com/en/database/oracle/oracle-database/19/dbseg/minimum-requirements-passwords.html
+    ("Passwords can be at most 30 bytes long"); generated characters are ASCII, one byte each.
+    """
+    with pytest.raises(ConfigurationError, match=f"at most 30 bytes; PASSWORD_LENGTH is {length}"):
+        make_handler("alternating", password_length=length)
+    monkeypatch.setenv("PASSWORD_LENGTH", str(length))
+    with pytest.raises(ConfigurationError, match="at most 30 bytes"):
+        OracleHandler(
+            settings=Settings.from_env(),
+            client=boto3.client("secretsmanager", region_name="us-east-1"),
+        )
+
+
+@pytest.mark.parametrize("length", [4, 12, 30])
+def test_password_lengths_up_to_30_are_kept(make_handler: MakeHandler, length: int) -> None:
+    handler = make_handler(password_length=length)
+    password = handler.generate_password()
+    assert len(password.encode()) == length
+    assert handler.password_policy.length == length
 
 
 @pytest.mark.parametrize("engine", ["oracle-ee", "oracle-se2", "oracle-ee-cdb", "oracle-se2-cdb"])
