@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
@@ -20,6 +19,12 @@ from rotation.engines.oracle.statements import (
     quote_password,
     readdress_grant,
     split_ddl,
+)
+from rotation.engines.oracle.tls import (
+    LEGACY_SETTING,
+    LEGACY_SUITES,
+    client_context,
+    handshake_advice,
 )
 
 if TYPE_CHECKING:
@@ -128,10 +133,8 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
             "retry_count": 0,
         }
         if tls.enabled:
-            # The driver turns off the context's host name check and matches the certificate
-            # against the host itself when ssl_server_dn_match is on.
-            context = ssl_module.create_default_context(cafile=tls.ca_file)
-            context.verify_mode = ssl_module.CERT_REQUIRED
+            legacy = self.settings.oracle_tls_legacy_ciphers
+            context = client_context(tls.ca_file, legacy_ciphers=legacy)
             options.update(
                 protocol="tcps",
                 port=self.tcps_port(secret),
@@ -144,15 +147,26 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
         """Connect in thin mode over TCP, or TCPS with a verified certificate and host name."""
         oracledb = self.driver()
         options = self.connect_options(secret, tls)
+        legacy = tls.enabled and self.settings.oracle_tls_legacy_ciphers
+        if legacy:
+            # Explicitly asked for, and still said every time: these suites lack forward secrecy.
+            self.logger.warning(
+                f"{LEGACY_SETTING} is set: TCPS also accepts {', '.join(LEGACY_SUITES)} "
+                "(RSA key exchange, no forward secrecy); set an ECDHE SQLNET.CIPHER_SUITE in "
+                "the option group and turn the setting off",
+                extra={"host": secret.host, "port": options["port"]},
+            )
         try:
             conn: Connection = oracledb.connect(**options)
         except oracledb.Error as exc:
             if self.is_login_rejection(exc):
                 raise self.connect_error(secret, exc) from exc
             where = f"{secret.host}:{options['port']} ({options['protocol'].upper()})"
-            raise ConnectError(
-                f"cannot connect to Oracle at {where}: {self.describe_error(exc)}"
-            ) from exc
+            detail = self.describe_error(exc)
+            advice = handshake_advice(exc, legacy_ciphers=legacy) if tls.enabled else None
+            if advice:
+                detail = f"{detail}; {advice}"
+            raise ConnectError(f"cannot connect to Oracle at {where}: {detail}") from exc
         return conn
 
     def is_login_rejection(self, exc: BaseException) -> bool:

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from rotation.core.database import Finding
 from rotation.engines.dbapi import Statement
+from rotation.engines.oracle.tls import LEGACY_SETTING
 
 if TYPE_CHECKING:
     from oracledb import Connection
+
+    from rotation.core.config import Settings
 else:
     Connection = Any
 
@@ -28,6 +31,8 @@ class OraclePreflight:
 
     if TYPE_CHECKING:
         # Provided by the handler (DBAPIHandler and OracleHandler); declared for type checking.
+        settings: Settings
+
         def execute(self, conn: Connection, statement: Statement) -> list[tuple[Any, ...]]:
             """Execute one statement and return its rows."""
 
@@ -62,6 +67,10 @@ class OraclePreflight:
             facts["transport"] = protocol
         if protocol == "TCPS":
             facts["tls_version"] = "TCPS (the driver reports no TLS version)"
+            if self.settings.oracle_tls_legacy_ciphers:
+                facts["tls_cipher"] = (
+                    f"with RSA key-exchange suites also accepted ({LEGACY_SETTING})"
+                )
         return facts
 
     def privilege_findings(self, conn: Connection, username: str, *, admin: bool) -> list[Finding]:

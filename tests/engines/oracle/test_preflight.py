@@ -60,6 +60,19 @@ def test_session_facts_report_the_version_and_tcps(make_handler: MakeHandler, fa
     assert server.executed == []  # the facts come from the driver, not from SQL
 
 
+def test_session_facts_say_when_legacy_suites_are_accepted(
+    make_handler: MakeHandler, fake: Fake
+) -> None:
+    server, ca = fake
+    handler = make_handler(tls_ca_file=str(ca), oracle_tls_legacy_ciphers=True)
+    with handler.connect(handler.parse_secret(secret(server, USER))) as conn:
+        facts = handler.session_facts(conn)
+    assert "RSA key-exchange suites also accepted" in facts["tls_cipher"]
+    assert "ROTATION_ORACLE_TLS_LEGACY_CIPHERS" in facts["tls_cipher"]
+    with handler.connect(handler.parse_secret(secret(server, USER, tls=False))) as conn:
+        assert "tls_cipher" not in handler.session_facts(conn)
+
+
 def test_single_user_needs_only_its_login(make_handler: MakeHandler, fake: Fake) -> None:
     server, ca = fake
     found = findings(make_handler(tls_ca_file=str(ca)), server, USER, admin=False)
