@@ -28,6 +28,7 @@ REQUIRE_EACH_INCLUDED_TYPE = "REQUIRE_EACH_INCLUDED_TYPE"
 CONNECT_TIMEOUT = "ROTATION_CONNECT_TIMEOUT"
 TLS_CA_FILE = "ROTATION_TLS_CA_FILE"
 TLS_ALLOW_PLAINTEXT_FALLBACK = "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK"
+ORACLE_TLS_LEGACY_CIPHERS = "ROTATION_ORACLE_TLS_LEGACY_CIPHERS"
 
 # Where `make build` puts the CA bundle in every function: certs/ next to the package, i.e.
 # /var/task/certs/ca-bundle.pem in Lambda (templates/ca_bundle.py).
@@ -83,6 +84,7 @@ class Settings:
     connect_timeout: float = 5.0
     tls_ca_file: str | None = None
     tls_allow_plaintext_fallback: bool = False
+    oracle_tls_legacy_ciphers: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +120,7 @@ class Settings:
             connect_timeout=5.0 if timeout is None else timeout,
             tls_ca_file=ca_file,
             tls_allow_plaintext_fallback=_bool(env, TLS_ALLOW_PLAINTEXT_FALLBACK, False),
+            oracle_tls_legacy_ciphers=_bool(env, ORACLE_TLS_LEGACY_CIPHERS, False),
         )
 
     def password_policy(self, defaults: PasswordPolicy) -> PasswordPolicy:

@@ -8,9 +8,12 @@
 :statements: names are quoted by the server with ``SELECT SYS.DBMS_ASSERT.ENQUOTE_NAME(:name)
     FROM DUAL`` (a bind variable). Single user: ``ALTER USER "<U>" IDENTIFIED BY "<new>" REPLACE
     "<old>"``. Alternating users, as the admin: ``SYS.DBMS_METADATA.GET_GRANTED_DDL`` of the
-    original for ``ROLE_GRANT``, ``SYSTEM_GRANT`` and ``OBJECT_GRANT``; ``CREATE USER "<U>_CLONE"
-    IDENTIFIED BY "<new>"`` (or ``ALTER USER`` when it exists); then each granted-DDL line the
-    clone lacks, re-addressed to the clone, one statement at a time; ``SELECT 1 FROM DUAL``.
+    original for ``ROLE_GRANT``, ``SYSTEM_GRANT`` and ``OBJECT_GRANT``; the admin's own grant
+    rights from the dictionary views; ``CREATE USER "<U>_CLONE" IDENTIFIED BY "<new>"`` (or
+    ``ALTER USER`` when it exists); then each granted-DDL line the clone lacks, re-addressed to
+    the clone, one statement at a time -- or, for a SYS object on RDS,
+    ``rdsadmin.rdsadmin_util.grant_sys_object`` with bind variables; ``SELECT 1 FROM DUAL``.
+    A grant the admin cannot give stops the rotation before any change, naming it.
 
 User names follow Oracle's login rule: an unquoted name is upper-cased (``app`` is the user
 ``APP``, as at login and in ``CREATE USER app``); a name in double quotes (``"app"``) is exact.
@@ -23,7 +26,8 @@ identifier; Oracle passwords cannot contain ``"`` (nor NUL), so such a password 
 idempotent or skipped when already done, so a re-run after a crash anywhere completes the clone.
 
 Modules: :mod:`.handler` (connections, primitives), :mod:`.statements` (pure rendering),
-:mod:`.preflight` (read-only hooks of ``rotation check``).
+:mod:`.grants` (which grants the admin may give, and how; pure), :mod:`.tls` (the TCPS context
+and what a failed handshake means), :mod:`.preflight` (read-only hooks of ``rotation check``).
 """
 
 from __future__ import annotations

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
-from rotation.core.errors import ConnectError, SecretFormatError, UserManagementError
+from rotation.core.errors import (
+    ConfigurationError,
+    ConnectError,
+    SecretFormatError,
+    UserManagementError,
+)
 from rotation.engines.dbapi import DBAPIHandler, Statement
+from rotation.engines.oracle.grants import (
+    Authority,
+    Grant,
+    Route,
+    parse_grant,
+    refuse_ungrantable,
+    route,
+)
 from rotation.engines.oracle.preflight import OraclePreflight
 from rotation.engines.oracle.statements import (
     GRANT_KINDS,
     OracleStatements,
+    grant_sys_object_statement,
     quote_password,
-    readdress_grant,
     split_ddl,
+)
+from rotation.engines.oracle.tls import (
+    LEGACY_SETTING,
+    LEGACY_SUITES,
+    client_context,
+    handshake_advice,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +50,9 @@ DEFAULT_TCPS_PORT = 2484
 LOGIN_REJECTED = frozenset({"ORA-01017"})
 NO_GRANTS = "ORA-31608"  # GET_GRANTED_DDL: "specified object of type ... not found"
 PASSWORD_REUSED = "ORA-28007"  # the profile forbids reusing a password in the history
+# "Passwords can be at most 30 bytes long":
+# https://docs.oracle.com/en/database/oracle/oracle-database/19/dbseg/minimum-requirements-passwords.html
+MAX_PASSWORD_BYTES = 30
 
 
 class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection]):
@@ -58,6 +79,21 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
     password_defaults = PasswordPolicy(length=30)
     # The password is delimited by double quotes in ALTER USER and cannot contain one.
     required_exclude_characters = '"'
+
+    def enforce_password_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        """Exclude ``"`` and refuse a length Oracle cannot store.
+
+        Generated passwords are ASCII, so characters are bytes.
+
+        Raises:
+            ConfigurationError: PASSWORD_LENGTH is over Oracle's 30 bytes.
+        """
+        if policy.length > MAX_PASSWORD_BYTES:
+            raise ConfigurationError(
+                f"Oracle passwords are at most {MAX_PASSWORD_BYTES} bytes; "
+                f"PASSWORD_LENGTH is {policy.length}"
+            )
+        return super().enforce_password_policy(policy)
 
     def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
         """Validate a secret, its user name's quoting and its optional ``ssl_port``."""
@@ -108,10 +144,8 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
             "retry_count": 0,
         }
         if tls.enabled:
-            # The driver turns off the context's host name check and matches the certificate
-            # against the host itself when ssl_server_dn_match is on.
-            context = ssl_module.create_default_context(cafile=tls.ca_file)
-            context.verify_mode = ssl_module.CERT_REQUIRED
+            legacy = self.settings.oracle_tls_legacy_ciphers
+            context = client_context(tls.ca_file, legacy_ciphers=legacy)
             options.update(
                 protocol="tcps",
                 port=self.tcps_port(secret),
@@ -124,15 +158,26 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
         """Connect in thin mode over TCP, or TCPS with a verified certificate and host name."""
         oracledb = self.driver()
         options = self.connect_options(secret, tls)
+        legacy = tls.enabled and self.settings.oracle_tls_legacy_ciphers
+        if legacy:
+            # Explicitly asked for, and still said every time: these suites lack forward secrecy.
+            self.logger.warning(
+                f"{LEGACY_SETTING} is set: TCPS also accepts {', '.join(LEGACY_SUITES)} "
+                "(RSA key exchange, no forward secrecy); set an ECDHE SQLNET.CIPHER_SUITE in "
+                "the option group and turn the setting off",
+                extra={"host": secret.host, "port": options["port"]},
+            )
         try:
             conn: Connection = oracledb.connect(**options)
         except oracledb.Error as exc:
             if self.is_login_rejection(exc):
                 raise self.connect_error(secret, exc) from exc
             where = f"{secret.host}:{options['port']} ({options['protocol'].upper()})"
-            raise ConnectError(
-                f"cannot connect to Oracle at {where}: {self.describe_error(exc)}"
-            ) from exc
+            detail = self.describe_error(exc)
+            advice = handshake_advice(exc, legacy_ciphers=legacy) if tls.enabled else None
+            if advice:
+                detail = f"{detail}; {advice}"
+            raise ConnectError(f"cannot connect to Oracle at {where}: {detail}") from exc
         return conn
 
     def is_login_rejection(self, exc: BaseException) -> bool:
@@ -189,30 +234,75 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
     def create_user_like(
         self, conn: Connection, username: str, template: str, password: str
     ) -> None:
-        """Create or refresh the clone, then grant it each of the original's grants it lacks.
+        """Create or refresh the clone, then give it each of the original's grants it lacks.
 
-        The original's grants are read before anything changes; the password is set before the
-        grants and grants are only added, so a re-run after a crash at any statement completes
-        the clone. DDL commits implicitly, statement by statement.
+        Everything is read and decided first: the original's grants, the clone's, and what the
+        admin may grant. A grant the admin cannot give stops the rotation before any change,
+        naming it. The password is set before the grants and grants are only added, so a re-run
+        after a crash at any statement completes the clone. DDL commits statement by statement.
         """
         quote_password(password)  # refuse a bad password before any change
         source, clone = self.enquote(conn, template), self.enquote(conn, username)
-        wanted = [readdress_grant(line, source, clone) for line in self._grants(conn, source)]
-        if not wanted:
-            raise UserManagementError(
-                f"found no grants of user {template!r}; the admin needs SELECT_CATALOG_ROLE "
-                "to read them"
-            )
-        if self.execute(conn, self.user_exists_statement(clone)):
+        exists = bool(self.execute(conn, self.user_exists_statement(clone)))
+        plan = self.clone_grants(conn, source, clone, clone_exists=exists)
+        refuse_ungrantable(plan, template)
+        if exists:
             self._set_password(conn, clone, password)
         else:
             self.execute(conn, self.create_user_statement(clone, password))
-        have = set(self._grants(conn, clone))
-        for line in wanted:
-            if line not in have:
+        for grant, how in plan:
+            if how is Route.SYS_OBJECT:
+                assert grant.object_name is not None  # route() gives SYS_OBJECT only then
+                statement = grant_sys_object_statement(
+                    grant.object_name, clone[1:-1], grant.name, grant_option=bool(grant.option)
+                )
+            else:
                 # Server-generated DDL with every name quoted; only the grantee was rewritten.
-                self.execute(conn, Statement(line, None, "replay grant"))
+                statement = Statement(grant.statement, None, "replay grant")
+            self.execute(conn, statement)
         self.commit(conn)
+
+    def clone_grants(
+        self, conn: Connection, source: str, clone: str, *, clone_exists: bool
+    ) -> list[tuple[Grant, Route | str]]:
+        """Return each grant of the original the clone lacks, with how the admin gives it.
+
+        Read-only. ``source`` and ``clone`` are quoted names; a grant the admin cannot give
+        comes with the reason instead of a :class:`Route`.
+
+        Raises:
+            UserManagementError: No grant of the original is visible (nothing to copy from).
+        """
+        grants = [
+            parse_grant(kind, line, source, clone) for kind, line in self._grants(conn, source)
+        ]
+        if not grants:
+            raise UserManagementError(
+                f"found no grants of user {source[1:-1]!r}; the admin needs SELECT_CATALOG_ROLE "
+                "to read them"
+            )
+        have = {line for _, line in self._grants(conn, clone)} if clone_exists else set()
+        authority = self.grant_authority(conn)
+        return [(grant, route(grant, authority)) for grant in grants if grant.statement not in have]
+
+    def grant_authority(self, conn: Connection) -> Authority:
+        """Read what the session may grant from its own privileges (read-only)."""
+
+        def column(statement: Statement) -> frozenset[str]:
+            return frozenset(str(row[0]) for row in self.execute(conn, statement))
+
+        user = self.execute(conn, self.session_user_statement())[0][0]
+        grantable = self.execute(conn, self.grantable_objects_statement())
+        via_roles = self.execute(conn, self.sys_objects_via_admin_roles_statement())
+        return Authority(
+            user=str(user),
+            privileges=column(self.session_privileges_statement()),
+            admin_roles=column(self.admin_roles_statement()),
+            admin_privileges=column(self.admin_privileges_statement()),
+            grantable=frozenset((str(p), str(o), str(n)) for p, o, n in grantable),
+            sys_via_admin_roles=frozenset((str(p), str(n)) for p, n in via_roles),
+            rdsadmin=bool(self.execute(conn, self.rdsadmin_statement())),
+        )
 
     def _set_password(self, conn: Connection, quoted: str, password: str) -> None:
         try:
@@ -224,8 +314,9 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
                 raise
             self.logger.info("pending password already set on an earlier attempt")
 
-    def _grants(self, conn: Connection, quoted: str) -> list[str]:
-        lines: list[str] = []
+    def _grants(self, conn: Connection, quoted: str) -> list[tuple[str, str]]:
+        """Return a user's grants as (kind, GET_GRANTED_DDL statement), roles first."""
+        lines: list[tuple[str, str]] = []
         for kind in GRANT_KINDS:
             try:
                 rows = self.execute(conn, self.granted_ddl_statement(kind, quoted))
@@ -235,5 +326,5 @@ class OracleHandler(OracleStatements, OraclePreflight, DBAPIHandler[Connection])
                 raise
             for (value,) in rows:
                 text = value.read() if hasattr(value, "read") else value
-                lines += split_ddl(str(text or ""))
+                lines += [(kind, line) for line in split_ddl(str(text or ""))]
         return lines

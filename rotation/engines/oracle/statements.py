@@ -13,6 +13,10 @@ from rotation.engines.dbapi import Statement
 FORBIDDEN = ('"', "\x00")
 GRANT_KINDS = ("ROLE_GRANT", "SYSTEM_GRANT", "OBJECT_GRANT")
 GRANT_OPTIONS = ("", " WITH ADMIN OPTION", " WITH GRANT OPTION", " WITH HIERARCHY OPTION")
+#: The system privileges rotation looks for in SESSION_PRIVS: making the clone and setting
+#: passwords, and the GRANT ANY ones that let the admin give grants it holds without an option.
+SESSION_PRIVILEGES = ("CREATE USER", "ALTER USER", "GRANT ANY ROLE", "GRANT ANY PRIVILEGE",
+                      "GRANT ANY OBJECT PRIVILEGE")  # fmt: skip
 
 
 def quote_password(password: str) -> str:
@@ -47,20 +51,50 @@ def split_ddl(text: str) -> list[str]:
     return [statement for statement in statements if statement]
 
 
+def split_grantee(statement: str, grantee: str) -> tuple[str, str]:
+    """Split one granted-DDL statement into what is granted and its grant option.
+
+    ``grantee`` is a quoted name as ENQUOTE_NAME returns it: the last ``TO <grantee>``, followed
+    only by a grant option. ``GRANT "R" TO "APP" WITH ADMIN OPTION`` gives
+    ``('GRANT "R"', ' WITH ADMIN OPTION')``.
+
+    Raises:
+        UserManagementError: The statement is not a GRANT to ``grantee``.
+    """
+    for option in GRANT_OPTIONS:
+        tail = " TO " + grantee + option
+        if statement.startswith("GRANT ") and statement.endswith(tail):
+            return statement[: -len(tail)], option
+    raise UserManagementError("a granted-DDL statement of the original could not be re-addressed")
+
+
 def readdress_grant(statement: str, template: str, clone: str) -> str:
     """Rewrite one granted-DDL statement of ``template`` so that it grants to ``clone``.
-
-    ``template`` and ``clone`` are quoted names as ENQUOTE_NAME returns them. The grantee is the
-    last ``TO <template>``, followed only by a grant option.
 
     Raises:
         UserManagementError: The statement is not a GRANT to ``template``.
     """
-    for option in GRANT_OPTIONS:
-        tail = " TO " + template + option
-        if statement.startswith("GRANT ") and statement.endswith(tail):
-            return statement[: -len(tail)] + " TO " + clone + option
-    raise UserManagementError("a granted-DDL statement of the original could not be re-addressed")
+    head, option = split_grantee(statement, template)
+    return head + " TO " + clone + option
+
+
+def grant_sys_object_statement(
+    object_name: str, grantee: str, privilege: str, *, grant_option: bool
+) -> Statement:
+    """Render RDS's call that grants a privilege on a SYS object (names as bind variables).
+
+    ``object_name`` and ``grantee`` are dictionary names (exact case, unquoted), as the procedure
+    wants them. ``p_grant_option`` (12.1.0.2.v4 and later) is only passed when true, so the call
+    also works where the parameter does not exist.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.Oracle.CommonDBATasks.TransferPrivileges.html
+    """
+    option = ", p_grant_option => TRUE" if grant_option else ""
+    return Statement(
+        "BEGIN rdsadmin.rdsadmin_util.grant_sys_object(p_obj_name => :obj_name, "
+        f"p_grantee => :grantee, p_privilege => :privilege{option}); END;",
+        (object_name, grantee, privilege),
+        "rdsadmin.rdsadmin_util.grant_sys_object",
+    )
 
 
 class OracleStatements:
@@ -94,6 +128,74 @@ class OracleStatements:
             "SELECT SYS.DBMS_METADATA.GET_GRANTED_DDL(:kind, :grantee) FROM DUAL",
             (kind, quoted[1:-1]),
             "GET_GRANTED_DDL",
+        )
+
+    def session_privileges_statement(self) -> Statement:
+        """Render the query for the session's system privileges that rotation looks at."""
+        wanted = ", ".join("'" + name + "'" for name in SESSION_PRIVILEGES)
+        return Statement(
+            "SELECT PRIVILEGE FROM SESSION_PRIVS WHERE PRIVILEGE IN (" + wanted + ")",
+            None,
+            "look up session privileges",
+        )
+
+    def session_user_statement(self) -> Statement:
+        """Render the query for the session's user name (the dictionary name)."""
+        return Statement("SELECT USER FROM DUAL", None, "look up session user")
+
+    def admin_roles_statement(self) -> Statement:
+        """Render the query for the roles the session may grant: held WITH ADMIN OPTION.
+
+        Directly (USER_ROLE_PRIVS) or through an enabled role (ROLE_ROLE_PRIVS, which shows the
+        roles the user has access to; SESSION_ROLES, the enabled ones).
+        """
+        return Statement(
+            "SELECT GRANTED_ROLE FROM USER_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            "UNION SELECT GRANTED_ROLE FROM ROLE_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            "AND ROLE IN (SELECT ROLE FROM SESSION_ROLES)",
+            None,
+            "look up roles held WITH ADMIN OPTION",
+        )
+
+    def admin_privileges_statement(self) -> Statement:
+        """Render the query for the system privileges the session holds WITH ADMIN OPTION."""
+        return Statement(
+            "SELECT PRIVILEGE FROM USER_SYS_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            "UNION SELECT PRIVILEGE FROM ROLE_SYS_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            "AND ROLE IN (SELECT ROLE FROM SESSION_ROLES)",
+            None,
+            "look up system privileges held WITH ADMIN OPTION",
+        )
+
+    def grantable_objects_statement(self) -> Statement:
+        """Render the query for the object privileges granted to the session WITH GRANT OPTION."""
+        return Statement(
+            "SELECT PRIVILEGE, OWNER, TABLE_NAME FROM USER_TAB_PRIVS "
+            "WHERE GRANTEE = USER AND GRANTABLE = 'YES'",
+            None,
+            "look up object privileges held WITH GRANT OPTION",
+        )
+
+    def sys_objects_via_admin_roles_statement(self) -> Statement:
+        """Render the query for SYS object privileges of roles granted to the session WITH ADMIN.
+
+        What RDS's grant_sys_object may pass on besides privileges held WITH GRANT OPTION.
+        """
+        return Statement(
+            "SELECT PRIVILEGE, TABLE_NAME FROM ROLE_TAB_PRIVS WHERE OWNER = 'SYS' "
+            "AND COLUMN_NAME IS NULL AND ROLE IN "
+            "(SELECT GRANTED_ROLE FROM USER_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES')",
+            None,
+            "look up SYS object privileges of roles held WITH ADMIN OPTION",
+        )
+
+    def rdsadmin_statement(self) -> Statement:
+        """Render the query telling whether RDS's rdsadmin.rdsadmin_util is available."""
+        return Statement(
+            "SELECT 1 FROM ALL_OBJECTS WHERE OWNER = 'RDSADMIN' "
+            "AND OBJECT_NAME = 'RDSADMIN_UTIL' AND OBJECT_TYPE = 'PACKAGE'",
+            None,
+            "look up rdsadmin_util",
         )
 
     def alter_password_statement(

@@ -14,20 +14,36 @@ import trustme
 
 from rotation.core.config import Settings
 from rotation.engines.oracle import OracleHandler
-from tests.engines.oracle.fake import FakeOracle, OracleUser, login_name
+from tests.engines.oracle.fake import FakeOracle, OracleRole, OracleUser, login_name
 
 ADMIN = ("admin", "Admin-password-1")  # RDS's master user: ADMIN
 
 
+#: The RDS DBA role's system privileges that these tests use, WITH ADMIN OPTION as in Oracle's
+#: DBA role; RDS leaves out GRANT ANY ROLE, GRANT ANY PRIVILEGE, ALTER SYSTEM and others
+#: (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Oracle.Concepts.limitations.html).
+RDS_DBA = ("CREATE SESSION", "CREATE TABLE", "CREATE VIEW", "UNLIMITED TABLESPACE",
+           "CREATE USER", "ALTER USER")  # fmt: skip
+
+
 def make_server() -> tuple[FakeOracle, trustme.CA]:
-    """Return a fake server whose TCPS listener presents a certificate of a fresh test CA."""
+    """Return a fake RDS for Oracle whose TCPS listener presents a certificate of a test CA.
+
+    The admin is an RDS master user (UsingWithRDS.MasterAccounts.html): GRANT ANY OBJECT
+    PRIVILEGE, the roles CONNECT, SELECT_CATALOG_ROLE and DBA, no GRANT ANY ROLE or GRANT ANY
+    PRIVILEGE. It holds CONNECT and SELECT_CATALOG_ROLE WITH ADMIN OPTION (AWS's own examples
+    have the master grant them without GRANT ANY ROLE), and the application roles it created
+    WITH ADMIN OPTION, as Oracle gives a role's creator.
+    """
     ca = trustme.CA()
     server = FakeOracle(ca_der=ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode()))
+    server.rdsadmin = True
+    server.roles["DBA"] = OracleRole(system=dict.fromkeys(RDS_DBA, True))
     server.users[login_name(ADMIN[0])] = OracleUser(
         ADMIN[1],
-        roles={"CONNECT": True, "SELECT_CATALOG_ROLE": True},
-        system={priv: True for priv in ("CREATE USER", "ALTER USER", "GRANT ANY ROLE",
-                                        "GRANT ANY PRIVILEGE", "GRANT ANY OBJECT PRIVILEGE")},
+        roles={"CONNECT": True, "SELECT_CATALOG_ROLE": True, "DBA": False,
+               "APP_READER": True, "APP WRITER; X": True},
+        system={"GRANT ANY OBJECT PRIVILEGE": True},
     )  # fmt: skip
     return server, ca
 
@@ -41,7 +57,8 @@ def patched_driver(server: FakeOracle) -> Iterator[FakeOracle]:
 
 
 class OracleBackend:
-    """Users with a role, system and object privileges, a verify function and no reuse."""
+    """Users with roles, system and object privileges (one on a SYS object), a verify function
+    and no password reuse, cloned by an RDS master user."""
 
     handler_class: type[OracleHandler] = OracleHandler
     engine_value = "oracle"
@@ -79,7 +96,11 @@ class OracleBackend:
             history=[password],
             roles={"CONNECT": False, "APP_READER": False, "APP WRITER; X": True},
             system={"CREATE TABLE": False, "CREATE VIEW": True},
-            objects={("SELECT", "APP", "ITEMS"): False, ("INSERT", "APP", "odd name; \n x"): True},
+            objects={
+                ("SELECT", "APP", "ITEMS"): False,
+                ("INSERT", "APP", "odd name; \n x"): True,
+                ("SELECT", "SYS", "V_$SESSION"): False,
+            },
         )
 
     def drop_user(self, username: str) -> None:

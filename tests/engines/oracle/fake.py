@@ -22,8 +22,29 @@ Modelled server behaviour, from Oracle's documentation:
   to create a clone when it finds no grants at all);
 * names are limited to ``name_limit`` bytes (ORA-00972);
 * ``SESSION_PRIVS`` lists the system privileges the session holds directly or through its roles,
-  ``SESSION_ROLES`` the roles granted to it; ``Connection.version`` and (thin mode)
-  ``Connection.protocol`` (``tcp`` or ``tcps``) describe the session.
+  ``SESSION_ROLES`` the roles enabled in it, nested roles included; ``Connection.version`` and
+  (thin mode) ``Connection.protocol`` (``tcp`` or ``tcps``) describe the session.
+
+Who may grant what (SQL Language Reference, GRANT, "Prerequisites",
+https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/GRANT.html):
+
+* a role: held WITH ADMIN OPTION (directly or through an enabled role), or GRANT ANY ROLE;
+  otherwise ORA-01932 "ADMIN option not granted for role";
+* a system privilege: held WITH ADMIN OPTION (likewise), or GRANT ANY PRIVILEGE; else ORA-01031;
+* an object privilege: the owner, a holder WITH GRANT OPTION, or GRANT ANY OBJECT PRIVILEGE --
+  which does not reach SYS objects ("ANY system privileges ... will not work on SYS objects");
+  else ORA-01031. Roles cannot hold object privileges WITH GRANT OPTION.
+
+Amazon RDS, when ``rdsadmin`` is set: the catalog shows the package ``RDSADMIN.RDSADMIN_UTIL``,
+and ``rdsadmin.rdsadmin_util.grant_sys_object(p_obj_name, p_grantee, p_privilege,
+p_grant_option)`` grants a privilege on a SYS object that the caller holds directly WITH GRANT
+OPTION or through a role granted to it directly WITH ADMIN OPTION
+(https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.Oracle.CommonDBATasks.TransferPrivileges.html).
+AWS does not document the error for anything else; the fake raises ORA-01031 (privilege), ORA-00942
+(no such SYS object) and, without ``rdsadmin``, the PL/SQL error of an undeclared package.
+The dictionary views the engine reads (USER_ROLE_PRIVS, ROLE_ROLE_PRIVS, USER_SYS_PRIVS,
+ROLE_SYS_PRIVS, USER_TAB_PRIVS, ROLE_TAB_PRIVS, ALL_OBJECTS) answer from the same model; the
+ROLE_* views show the roles the user has access to (Database Reference, e.g. ROLE_SYS_PRIVS).
 """
 
 from __future__ import annotations
@@ -75,14 +96,64 @@ _STATEMENTS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("session_roles", re.compile(r"SELECT ROLE FROM SESSION_ROLES WHERE ROLE = '([A-Z_]+)'")),
+    ("session_user", re.compile(r"SELECT USER FROM DUAL")),
+    (
+        "admin_roles",
+        re.compile(
+            r"SELECT GRANTED_ROLE FROM USER_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            r"UNION SELECT GRANTED_ROLE FROM ROLE_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            r"AND ROLE IN \(SELECT ROLE FROM SESSION_ROLES\)"
+        ),
+    ),
+    (
+        "admin_privileges",
+        re.compile(
+            r"SELECT PRIVILEGE FROM USER_SYS_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            r"UNION SELECT PRIVILEGE FROM ROLE_SYS_PRIVS WHERE ADMIN_OPTION = 'YES' "
+            r"AND ROLE IN \(SELECT ROLE FROM SESSION_ROLES\)"
+        ),
+    ),
+    (
+        "grantable_objects",
+        re.compile(
+            r"SELECT PRIVILEGE, OWNER, TABLE_NAME FROM USER_TAB_PRIVS "
+            r"WHERE GRANTEE = USER AND GRANTABLE = 'YES'"
+        ),
+    ),
+    (
+        "sys_via_admin_roles",
+        re.compile(
+            r"SELECT PRIVILEGE, TABLE_NAME FROM ROLE_TAB_PRIVS WHERE OWNER = 'SYS' "
+            r"AND COLUMN_NAME IS NULL AND ROLE IN "
+            r"\(SELECT GRANTED_ROLE FROM USER_ROLE_PRIVS WHERE ADMIN_OPTION = 'YES'\)"
+        ),
+    ),
+    (
+        "rdsadmin",
+        re.compile(
+            r"SELECT 1 FROM ALL_OBJECTS WHERE OWNER = 'RDSADMIN' "
+            r"AND OBJECT_NAME = 'RDSADMIN_UTIL' AND OBJECT_TYPE = 'PACKAGE'"
+        ),
+    ),
+    (
+        "grant_sys_object",
+        re.compile(
+            r"BEGIN rdsadmin\.rdsadmin_util\.grant_sys_object\(p_obj_name => :obj_name, "
+            r"p_grantee => :grantee, p_privilege => :privilege(, p_grant_option => TRUE)?\); END;"
+        ),
+    ),
 ]
 #: Statements that only read; anything else changes the server.
 READ_ONLY = frozenset({"dual", "enquote", "user_exists", "name_limit", "granted_ddl",
-                       "session_privs", "session_roles"})  # fmt: skip
-BINDS = {"dual": 0, "enquote": 1, "user_exists": 1, "name_limit": 0, "granted_ddl": 2}
+                       "session_privs", "session_roles", "session_user", "admin_roles",
+                       "admin_privileges", "grantable_objects", "sys_via_admin_roles",
+                       "rdsadmin"})  # fmt: skip
+BINDS = {"dual": 0, "enquote": 1, "user_exists": 1, "name_limit": 0, "granted_ddl": 2,
+         "grant_sys_object": 3}  # fmt: skip
 SYSTEM_PRIVILEGES = frozenset(
     {"CREATE SESSION", "CREATE TABLE", "CREATE VIEW", "UNLIMITED TABLESPACE", "CREATE USER",
-     "ALTER USER", "GRANT ANY ROLE", "GRANT ANY PRIVILEGE", "GRANT ANY OBJECT PRIVILEGE"}
+     "ALTER USER", "ALTER SYSTEM", "GRANT ANY ROLE", "GRANT ANY PRIVILEGE",
+     "GRANT ANY OBJECT PRIVILEGE"}
 )  # fmt: skip
 CONNECT_ARGUMENTS = frozenset(
     {"user", "password", "host", "port", "service_name", "protocol", "tcp_connect_timeout",
@@ -114,6 +185,18 @@ def login_name(name: str) -> str:
     if len(name) > 2 and name[0] == name[-1] == '"':
         return name[1:-1]
     return name.upper()
+
+
+@dataclass
+class OracleRole:
+    """A role: the system privileges, roles and object privileges granted to it.
+
+    Roles hold object privileges without GRANT OPTION (Oracle refuses WITH GRANT OPTION to a role).
+    """
+
+    system: dict[str, bool] = field(default_factory=dict)  # privilege -> WITH ADMIN OPTION
+    roles: dict[str, bool] = field(default_factory=dict)  # role -> WITH ADMIN OPTION
+    objects: set[tuple[str, str, str]] = field(default_factory=set)  # (privilege, owner, name)
 
 
 @dataclass
@@ -153,17 +236,23 @@ class FakeOracle:
     name_limit: int = 128
     version: str = "19.0.0.0.0"
     users: dict[str, OracleUser] = field(default_factory=dict)
-    roles: dict[str, set[str]] = field(
+    roles: dict[str, OracleRole] = field(
         default_factory=lambda: {
-            "CONNECT": {"CREATE SESSION"},
-            "SELECT_CATALOG_ROLE": set(),
-            "APP_READER": set(),
-            "APP WRITER; X": set(),
+            "CONNECT": OracleRole(system={"CREATE SESSION": False}),
+            "SELECT_CATALOG_ROLE": OracleRole(objects={("SELECT", "SYS", "V_$SESSION")}),
+            "APP_READER": OracleRole(),
+            "APP WRITER; X": OracleRole(),
         }
     )
     objects: set[tuple[str, str]] = field(
-        default_factory=lambda: {("APP", "ITEMS"), ("APP", "odd name; \n x")}
+        default_factory=lambda: {
+            ("APP", "ITEMS"),
+            ("APP", "odd name; \n x"),
+            ("SYS", "V_$SESSION"),
+            ("SYS", "DBMS_LOCK"),
+        }
     )
+    rdsadmin: bool = False  # Amazon RDS: rdsadmin.rdsadmin_util is installed
     successful_logins: int = 0
     failed_logins: int = 0
     executed: list[tuple[str, str]] = field(default_factory=list)  # (session user, statement)
@@ -230,12 +319,44 @@ class FakeOracle:
 
     # -- privileges ---------------------------------------------------------------------------
 
+    def enabled_roles(self, name: str) -> set[str]:
+        """Return the roles enabled in a user's session: its roles and the roles they hold."""
+        found: set[str] = set()
+        pending = list(self.users[name].roles)
+        while pending:
+            role = pending.pop()
+            if role not in found and role in self.roles:
+                found.add(role)
+                pending += list(self.roles[role].roles)
+        return found
+
     def has_system(self, name: str, privilege: str, *, admin: bool = False) -> bool:
-        """Tell whether a user holds a system privilege directly or through a role."""
+        """Tell whether a user holds a system privilege directly or through a role.
+
+        With ``admin``, only grants WITH ADMIN OPTION count.
+        """
+        holders = [self.users[name].system] + [
+            self.roles[role].system for role in self.enabled_roles(name)
+        ]
+        return any(privilege in held and (held[privilege] or not admin) for held in holders)
+
+    def has_role_admin(self, name: str, role: str) -> bool:
+        """Tell whether a user holds a role WITH ADMIN OPTION, directly or through a role."""
+        holders = [self.users[name].roles] + [
+            self.roles[other].roles for other in self.enabled_roles(name)
+        ]
+        return any(held.get(role) for held in holders)
+
+    def sys_object_admin(self, name: str, privilege: str, table: str) -> bool:
+        """Tell whether grant_sys_object lets a user pass on a privilege on a SYS object."""
         user = self.users[name]
-        if user.system.get(privilege) is not None and (user.system[privilege] or not admin):
+        if user.objects.get((privilege, "SYS", table)):
             return True
-        return not admin and any(privilege in self.roles.get(role, ()) for role in user.roles)
+        return any(
+            (privilege, "SYS", table) in self.roles[role].objects
+            for role, admin in user.roles.items()
+            if admin and role in self.roles
+        )
 
     def privileges(self, name: str) -> frozenset[str]:
         """Return a user's grants as comparable strings."""
@@ -274,7 +395,47 @@ class FakeOracle:
         return [(name,) for name in names if self.has_system(session, name)]
 
     def _session_roles(self, session: str, role: str) -> list[tuple[Any, ...]]:
-        return [(role,)] if role in self.users[session].roles else []
+        return [(role,)] if role in self.enabled_roles(session) else []
+
+    def _session_user(self, session: str) -> list[tuple[Any, ...]]:
+        return [(session,)]
+
+    def _admin_roles(self, session: str) -> list[tuple[Any, ...]]:
+        holders = [self.users[session].roles] + [
+            self.roles[role].roles for role in self.enabled_roles(session)
+        ]
+        return [(role,) for role in sorted({r for held in holders for r, a in held.items() if a})]
+
+    def _admin_privileges(self, session: str) -> list[tuple[Any, ...]]:
+        holders = [self.users[session].system] + [
+            self.roles[role].system for role in self.enabled_roles(session)
+        ]
+        return [(p,) for p in sorted({p for held in holders for p, a in held.items() if a})]
+
+    def _grantable_objects(self, session: str) -> list[tuple[Any, ...]]:
+        return sorted(key for key, grantable in self.users[session].objects.items() if grantable)
+
+    def _sys_via_admin_roles(self, session: str) -> list[tuple[Any, ...]]:
+        admin_roles = [r for r, a in self.users[session].roles.items() if a and r in self.roles]
+        return sorted(
+            {(p, t) for r in admin_roles for p, o, t in self.roles[r].objects if o == "SYS"}
+        )
+
+    def _rdsadmin(self, session: str) -> list[tuple[Any, ...]]:
+        return [(1,)] if self.rdsadmin else []
+
+    def _grant_sys_object(
+        self, session: str, option: str | None, table: str, grantee: str, privilege: str
+    ) -> None:
+        if not self.rdsadmin:
+            raise ora_error(6550, "PLS-00201: identifier 'RDSADMIN.RDSADMIN_UTIL' must be declared")
+        if ("SYS", table) not in self.objects:
+            raise ora_error(942, "table or view does not exist")
+        if not self.sys_object_admin(session, privilege, table):
+            raise ora_error(1031, "insufficient privileges")
+        user = self._grantee(grantee)
+        key = (privilege, "SYS", table)
+        user.objects[key] = user.objects.get(key, False) or option is not None
 
     def _enquote(self, session: str, name: str) -> list[tuple[Any, ...]]:
         if name.startswith('"'):
@@ -295,7 +456,7 @@ class FakeOracle:
         if kind not in ("ROLE_GRANT", "SYSTEM_GRANT", "OBJECT_GRANT"):
             raise ora_error(31600, f"invalid input value {kind} for parameter OBJECT_TYPE")
         user = self.users.get(grantee)
-        visible = grantee == session or "SELECT_CATALOG_ROLE" in self.users[session].roles
+        visible = grantee == session or "SELECT_CATALOG_ROLE" in self.enabled_roles(session)
         if kind == "ROLE_GRANT" and user is not None:
             lines = [f'GRANT "{r}" TO "{grantee}"' + (" WITH ADMIN OPTION" if a else "")
                      for r, a in sorted(user.roles.items())]  # fmt: skip
@@ -347,11 +508,9 @@ class FakeOracle:
         if (owner, table) not in self.objects:
             raise ora_error(942, "table or view does not exist")
         held = self.users[session].objects.get((privilege, owner, table))
-        if (
-            session != owner
-            and not held
-            and not self.has_system(session, "GRANT ANY OBJECT PRIVILEGE")
-        ):
+        # GRANT ANY OBJECT PRIVILEGE does not reach SYS objects.
+        any_object = owner != "SYS" and self.has_system(session, "GRANT ANY OBJECT PRIVILEGE")
+        if session != owner and not held and not any_object:
             raise ora_error(1031, "insufficient privileges")
         user = self._grantee(grantee)
         key = (privilege, owner, table)
@@ -360,7 +519,7 @@ class FakeOracle:
     def _grant_role(self, session: str, role: str, grantee: str, option: str | None) -> None:
         if role not in self.roles:
             raise ora_error(1919, f"role '{role}' does not exist")
-        if not self.users[session].roles.get(role) and not self.has_system(
+        if not self.has_role_admin(session, role) and not self.has_system(
             session, "GRANT ANY ROLE"
         ):
             raise ora_error(1932, f"ADMIN option not granted for role '{role}'")
