@@ -129,3 +129,29 @@ def test_built_template_pins_runtime_and_architecture(build: tuple[Path, str]) -
     parameters = load_yaml(build_dir / "template.yaml")["Parameters"]
     assert parameters["PythonRuntime"]["AllowedValues"] == [runtime]
     assert parameters["Architecture"]["AllowedValues"] == [architecture]
+
+
+def test_the_mysql_artifacts_can_log_in_to_mysql_8_without_tls(build: tuple[Path, str]) -> None:
+    """caching_sha2_password over plaintext needs RSA from cryptography (PyMySQL[rsa])."""
+    build_dir, interpreter = build
+    for fn in generator.FUNCTIONS:
+        artifact = build_dir / fn.logical_id
+        if fn.engine.name != "mysql":
+            continue
+        if not artifact.is_dir():
+            unavailable(f"{artifact} is missing: run `make build`")
+        probe = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from pymysql import _auth; "
+            "from cryptography.hazmat.primitives.asymmetric import rsa; "
+            "from cryptography.hazmat.primitives import serialization; "
+            "key = rsa.generate_private_key(public_exponent=65537, key_size=2048); "
+            "pem = key.public_key().public_bytes(serialization.Encoding.PEM, "
+            "serialization.PublicFormat.SubjectPublicKeyInfo); "
+            "print(len(_auth.sha2_rsa_encrypt(b'pw', b'x' * 20, pem)))"
+        )
+        done = subprocess.run(
+            [interpreter, "-I", "-S", "-c", probe, str(artifact)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "256"  # one RSA-2048 block: the encrypted password
