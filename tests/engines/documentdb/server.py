@@ -63,6 +63,7 @@ class Flavor:
         documentdb: DocumentDB's documented differences from MongoDB (see
             :meth:`Connection.users_db` and :meth:`Connection.cmd_getengineversion`).
         engine_version: What ``getEngineVersion`` reports (DocumentDB only).
+        mechanisms: The SCRAM mechanisms its users get (pass them to :class:`Directory`).
     """
 
     name: str
@@ -70,6 +71,7 @@ class Flavor:
     version: str
     documentdb: bool = False
     engine_version: str = ""
+    mechanisms: tuple[str, ...] = scram.MECHANISMS
 
 
 # Users are keyed by their own database, as in MongoDB Community.
@@ -83,12 +85,21 @@ MONGODB_5_0 = Flavor("MongoDB 5.0", 13, "5.0.0")
 # versions are the patch levels the DocumentDB feature table names for each major version
 # (https://docs.aws.amazon.com/documentdb/latest/developerguide/
 # docdb-engine-version-supportability.html); buildInfo's version string is an assumption.
+# "SCRAM-SHA-256 authentication is available in Amazon DocumentDB instance-based cluster minor
+# versions 5.0.1+ and 8.0.1+" (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+# scram-sha-256-auth.html): 3.6, 4.0 and 5.0.0 have SCRAM-SHA-1 only.
+SHA1_ONLY = (scram.SHA1,)
 DOCUMENTDB = {
-    "3.6": Flavor("DocumentDB 3.6", 6, "3.6.0", documentdb=True, engine_version="1.0.208662"),
-    "4.0": Flavor("DocumentDB 4.0", 7, "4.0.0", documentdb=True, engine_version="2.0.10179"),
-    "5.0": Flavor("DocumentDB 5.0", 13, "5.0.0", documentdb=True, engine_version="3.0.4780"),
-    "8.0": Flavor("DocumentDB 8.0", 25, "8.0.0", documentdb=True, engine_version="4.0.4448"),
+    "3.6": Flavor("DocumentDB 3.6", 6, "3.6.0", True, "1.0.208662", SHA1_ONLY),
+    "4.0": Flavor("DocumentDB 4.0", 7, "4.0.0", True, "2.0.10179", SHA1_ONLY),
+    "5.0": Flavor("DocumentDB 5.0", 13, "5.0.0", True, "3.0.4780", SHA1_ONLY),
+    "8.0": Flavor("DocumentDB 8.0.1", 25, "8.0.1", True, "4.0.4448"),
 }
+# MongoDB answers saslSupportedMechs from 4.0 (wire 7) and speculativeAuthenticate from 4.4
+# (wire 9); older servers ignore both fields. DocumentDB does not document either; the server
+# follows MongoDB's versions, which PyMongo handles either way.
+SASL_SUPPORTED_MECHS_SINCE = 7
+SPECULATIVE_AUTHENTICATION_SINCE = 9
 
 USER_ADMIN = frozenset(
     {
@@ -303,14 +314,19 @@ class Connection:
             "maxWireVersion": self.server.flavor.max_wire_version,
             "readOnly": False,
         }
+        wire = self.server.flavor.max_wire_version
         wanted = body.get("saslSupportedMechs")
-        if isinstance(wanted, str) and "." in wanted:
+        if isinstance(wanted, str) and "." in wanted and wire >= SASL_SUPPORTED_MECHS_SINCE:
             user_db, _, name = wanted.partition(".")
             user = self.directory.users.get((self.users_db(user_db), name))
             if user is not None:
                 reply["saslSupportedMechs"] = sorted(user.credentials)
         speculative = body.get("speculativeAuthenticate")
-        if isinstance(speculative, dict) and "saslStart" in speculative:
+        if (
+            isinstance(speculative, dict)
+            and "saslStart" in speculative
+            and wire >= SPECULATIVE_AUTHENTICATION_SINCE
+        ):
             with contextlib.suppress(CommandError):
                 start = self.sasl_start(speculative, speculative.get("db", ""), speculative=True)
                 reply["speculativeAuthenticate"] = start | {"ok": 1.0}

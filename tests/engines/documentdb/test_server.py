@@ -263,8 +263,8 @@ def test_each_flavor_reports_its_wire_version_to_pymongo(flavor: Flavor) -> None
         running.stop()
 
 
-def _directory() -> Directory:
-    directory = Directory()
+def _directory(flavor: Flavor) -> Directory:
+    directory = Directory(mechanisms=flavor.mechanisms)
     directory.add_user("admin", "root", "Root-pass-1", [("root", "admin")])
     directory.add_user("admin", "app", "App-pass-1", [("readWrite", "appdb")])
     return directory
@@ -272,7 +272,7 @@ def _directory() -> Directory:
 
 def test_documentdb_keeps_every_user_in_admin() -> None:
     """A login and user commands that name another database act on admin's users."""
-    running = MongoTestServer(_directory(), flavor=DOCUMENTDB["4.0"]).start()
+    running = MongoTestServer(_directory(DOCUMENTDB["4.0"]), flavor=DOCUMENTDB["4.0"]).start()
     try:
         ok = run_as(running, "app", "App-pass-1", {"ping": 1}, authSource="appdb")
         assert ok["ok"] == 1
@@ -296,7 +296,7 @@ def test_documentdb_keeps_every_user_in_admin() -> None:
 
 
 def test_mongodb_keeps_users_in_their_own_database() -> None:
-    running = MongoTestServer(_directory(), flavor=MONGODB_5_0).start()
+    running = MongoTestServer(_directory(MONGODB_5_0), flavor=MONGODB_5_0).start()
     try:
         with pytest.raises(OperationFailure) as caught:
             run_as(running, "app", "App-pass-1", {"ping": 1}, authSource="appdb")
@@ -307,7 +307,7 @@ def test_mongodb_keeps_users_in_their_own_database() -> None:
 
 
 def test_documentdb_reports_its_engine_version() -> None:
-    running = MongoTestServer(_directory(), flavor=DOCUMENTDB["5.0"]).start()
+    running = MongoTestServer(_directory(DOCUMENTDB["5.0"]), flavor=DOCUMENTDB["5.0"]).start()
     try:
         reply = run_as(running, "app", "App-pass-1", {"getEngineVersion": 1})
         assert reply["engineVersion"] == "3.0.4780"
