@@ -95,9 +95,11 @@ DOCUMENTDB = {
     "5.0": Flavor("DocumentDB 5.0", 13, "5.0.0", True, "3.0.4780", SHA1_ONLY),
     "8.0": Flavor("DocumentDB 8.0.1", 25, "8.0.1", True, "4.0.4448"),
 }
-# MongoDB answers saslSupportedMechs from 4.0 (wire 7) and speculativeAuthenticate from 4.4
-# (wire 9); older servers ignore both fields. DocumentDB does not document either; the server
-# follows MongoDB's versions, which PyMongo handles either way.
+# MongoDB answers saslSupportedMechs from 4.0 (wire 7), the release that added SCRAM-SHA-256, and
+# speculativeAuthenticate from 4.4 (wire 9): "Speculative authentication is ignored for server
+# versions less than or equal to 4.2" (https://jira.mongodb.org/browse/RUST-371, DRIVERS-918).
+# DocumentDB documents neither; the server follows MongoDB's versions, which PyMongo handles
+# either way.
 SASL_SUPPORTED_MECHS_SINCE = 7
 SPECULATIVE_AUTHENTICATION_SINCE = 9
 
