@@ -187,7 +187,7 @@ def _privileges(
     if not findings:
         report.add("privileges", NOT_CHECKED, "this engine does not report privileges yet")
     for finding in findings:
-        report.add(finding.name, finding.ok, finding.detail)
+        report.add(finding.name, NOT_CHECKED if finding.ok is None else finding.ok, finding.detail)
 
 
 def _admin(

@@ -80,12 +80,12 @@ class Finding:
 
     Attributes:
         name: What was checked ("privileges: ALTER ROLE", "TLS protocol", ...).
-        ok: Whether the check passed.
+        ok: Whether the check passed; None when the server cannot tell ("not checked").
         detail: A one-line reason, without secret values.
     """
 
     name: str
-    ok: bool
+    ok: bool | None
     detail: str
 
 

@@ -15,6 +15,18 @@ if TYPE_CHECKING:
 
 Role = dict[str, str]
 
+#: Where user commands are sent. DocumentDB keeps every user in ``admin`` and performs user and
+#: role operations there "whether or not you are issuing commands against the admin database",
+#: while also telling you to "be in the context of the admin database to create and modify users
+#: and roles" (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+#: role_based_access_control.html); sending them to ``admin`` satisfies both readings.
+USERS_DATABASE = "admin"
+
+#: MongoDB's wire versions by server version (DocumentDB reports those of the MongoDB version it
+#: is compatible with: 4.0 reports 7), to name a server in errors.
+MONGODB_WIRE_VERSIONS = {5: "3.4", 6: "3.6", 7: "4.0", 8: "4.2", 9: "4.4", 13: "5.0", 17: "6.0",
+                         21: "7.0", 25: "8.0"}  # fmt: skip
+
 
 @dataclass(frozen=True, repr=False)
 class Command:

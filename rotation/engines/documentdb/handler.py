@@ -6,12 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 from rotation.core.database import DatabaseHandler
 from rotation.core.errors import (
+    ConfigurationError,
     ConnectError,
     LoginFailedError,
+    SecretFormatError,
     SecretTestFailedError,
     UserManagementError,
 )
-from rotation.engines.documentdb.commands import Command, DocumentDBCommands, Role, role_of
+from rotation.engines.documentdb.commands import (
+    MONGODB_WIRE_VERSIONS,
+    USERS_DATABASE,
+    Command,
+    DocumentDBCommands,
+    Role,
+    role_of,
+)
 from rotation.engines.documentdb.preflight import DocumentDBPreflight
 from rotation.engines.documentdb.session import DocumentDBSession
 
@@ -20,6 +29,10 @@ if TYPE_CHECKING:
 
     from rotation.core.database import TLS
     from rotation.core.secret import DatabaseSecret
+
+# MongoClient reads a host containing any of these as a connection string or a seed list, whose
+# options (tlsInsecure=true, ...) would override the engine's; the secret names one host.
+NOT_IN_A_HOST = frozenset("/,@?%# \t\n")
 
 # MongoDB's AuthenticationFailed; DocumentDB answers a bad password with the same code.
 AUTHENTICATION_FAILED = 18
@@ -45,8 +58,30 @@ class DocumentDBHandler(
     driver_module = "pymongo"
     extra = "documentdb"
 
+    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
+        """Validate a secret; its host must be one host name or address, not a URI or a list.
+
+        Raises:
+            SecretFormatError: The host is a connection string or a list of hosts.
+        """
+        secret = super().parse_secret(value, admin=admin)
+        if "://" in secret.host or NOT_IN_A_HOST & set(secret.host):
+            what = "admin secret" if admin else "secret"
+            raise SecretFormatError(
+                f"the {what}'s 'host' must be one host name or address, not a connection "
+                "string or a list of hosts"
+            )
+        return secret
+
     def open_connection(self, secret: DatabaseSecret, tls: TLS) -> DocumentDBSession:
-        """Connect to one server and authenticate; TLS verifies the chain and host name."""
+        """Connect to one server and authenticate; TLS verifies the chain and host name.
+
+        Raises:
+            ConfigurationError: The server's wire version is one the installed PyMongo does not
+                speak (a DocumentDB older than the driver supports).
+            LoginFailedError: The server rejected the credentials.
+            ConnectError: Anything else prevented a session.
+        """
         pymongo = self.driver()
         timeout_ms = max(1, int(self.settings.connect_timeout * 1000))
         dbname = secret.dbname or self.default_dbname
@@ -77,13 +112,37 @@ class DocumentDBHandler(
             # MongoClient connects lazily: a command forces the SCRAM handshake now.
             client[session.dbname].command(self.ping_command().document)
         except pymongo.errors.PyMongoError as exc:
+            too_old = self.unsupported_server(client, where)
             client.close()
+            if too_old is not None:
+                raise too_old from exc
             if getattr(exc, "code", None) == AUTHENTICATION_FAILED:
                 raise LoginFailedError(
                     f"{where} rejected the login of user {secret.username!r}"
                 ) from exc
             raise ConnectError(f"cannot connect to {where}: {self.describe_error(exc)}") from exc
         return session
+
+    def unsupported_server(self, client: MongoClient[Any], where: str) -> ConfigurationError | None:
+        """Return the error for a server older than the installed PyMongo speaks, if it is one.
+
+        PyMongo refuses such a server before any command with a message about wire versions;
+        this one names the DocumentDB version and the driver's minimum.
+        """
+        common = self.driver().common
+        for server in client.topology_description.server_descriptions().values():
+            wire = server.max_wire_version
+            if server.is_server_type_known and wire < common.MIN_SUPPORTED_WIRE_VERSION:
+                named = MONGODB_WIRE_VERSIONS.get(wire)
+                version = f" (DocumentDB or MongoDB {named})" if named else ""
+                return ConfigurationError(
+                    f"{where} reports wire version {wire}{version}, but the installed PyMongo "
+                    f"{self.driver().version} needs at least {common.MIN_SUPPORTED_WIRE_VERSION} "
+                    f"(MongoDB {common.MIN_SUPPORTED_SERVER_VERSION}): install the PyMongo that "
+                    f'rotation[{self.extra}] pins (pip install "rotation[{self.extra}]"), which '
+                    "speaks to DocumentDB 3.6 and later"
+                )
+        return None
 
     def describe_error(self, exc: BaseException) -> str:
         """Return a one-line, redacted description of a PyMongo error, with its code."""
@@ -96,7 +155,10 @@ class DocumentDBHandler(
         return f"{code}: {line}" if code is not None else line
 
     def run(self, session: DocumentDBSession, command: Command) -> dict[str, Any]:
-        """Run one command on the auth database and report it to the statement listener.
+        """Run one command on ``admin``, where users live, and report it to the listener.
+
+        The login and its check use the auth database (the secret's ``dbname``); user commands
+        go to ``admin`` whatever it is (see :data:`USERS_DATABASE`).
 
         Raises:
             UserManagementError: The server refused or failed; the message has the action, the
@@ -104,7 +166,7 @@ class DocumentDBHandler(
         """
         pymongo = self.driver()
         try:
-            reply: dict[str, Any] = session.client[session.dbname].command(command.document)
+            reply: dict[str, Any] = session.client[USERS_DATABASE].command(command.document)
         except pymongo.errors.PyMongoError as exc:
             raise UserManagementError(
                 f"{command.action} failed: {self.describe_error(exc)}"
@@ -133,7 +195,7 @@ class DocumentDBHandler(
         return None
 
     def user_exists(self, conn: DocumentDBSession, username: str) -> bool:
-        """Tell whether a user exists in the auth database."""
+        """Tell whether a user exists in ``admin``."""
         return self.user_roles(conn, username) is not None
 
     def create_user_like(
@@ -147,7 +209,7 @@ class DocumentDBHandler(
         """
         wanted = self.user_roles(conn, template)
         if wanted is None:
-            raise UserManagementError(f"user {template!r} does not exist in {conn.dbname!r}")
+            raise UserManagementError(f"user {template!r} does not exist in {USERS_DATABASE!r}")
         have = self.user_roles(conn, username)
         if have is None:
             self.run(conn, self.create_user_command(username, password, wanted))

@@ -2,7 +2,8 @@
 
 :class:`DocumentDBPreflight` supplies the ``session_facts`` and ``privilege_findings`` hooks of
 :class:`~rotation.core.database.DatabaseHandler`; the handler inherits it. Every command here
-only reads: ``buildInfo``, ``connectionStatus`` with ``showPrivileges``, and ``usersInfo``.
+only reads: ``buildInfo``, ``connectionStatus`` with ``showPrivileges``, ``usersInfo`` and, to
+tell DocumentDB from MongoDB, ``getEngineVersion``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.database import Finding
-from rotation.engines.documentdb.commands import Command
+from rotation.core.errors import UserManagementError
+from rotation.engines.documentdb.commands import USERS_DATABASE, Command
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -18,7 +20,11 @@ if TYPE_CHECKING:
     from rotation.engines.documentdb.commands import Role
     from rotation.engines.documentdb.session import DocumentDBSession
 
-#: Actions the alternating-users admin needs on the auth database, and what each one is for.
+#: MongoDB's CommandNotFound.
+COMMAND_NOT_FOUND = 59
+OWN_PASSWORD = "privileges: changeOwnPassword"
+
+#: Actions the alternating-users admin needs on ``admin``, and what each one is for.
 ADMIN_ACTIONS = (
     ("createUser", "create the clone"),
     ("changePassword", "set the users' passwords (updateUser pwd)"),
@@ -46,6 +52,15 @@ class DocumentDBPreflight:
         return Command({"buildInfo": 1}, "buildInfo")
 
     @staticmethod
+    def engine_version_command() -> Command:
+        """Build ``{getEngineVersion: 1}``, which DocumentDB answers and MongoDB does not know.
+
+        DocumentDB documents it for reading the engine patch version
+        (https://docs.aws.amazon.com/documentdb/latest/developerguide/release-notes.html).
+        """
+        return Command({"getEngineVersion": 1}, "getEngineVersion")
+
+    @staticmethod
     def connection_status_command() -> Command:
         """Build ``connectionStatus`` that lists the session's privileges."""
         return Command({"connectionStatus": 1, "showPrivileges": True}, "connectionStatus")
@@ -66,17 +81,11 @@ class DocumentDBPreflight:
         self, conn: DocumentDBSession, username: str, *, admin: bool
     ) -> list[Finding]:
         """Check the session's actions (connectionStatus) and the original user; read-only."""
-        db = conn.dbname
+        db = USERS_DATABASE
         status = self.run(conn, self.connection_status_command())
         actions = granted_actions(status, db)
         if not admin:
-            ok = bool(actions & {"changeOwnPassword", "changePassword"})
-            detail = (
-                f"the user may change its own password on {db!r}"
-                if ok
-                else f"missing changeOwnPassword on {db!r}: updateUser with pwd will be refused"
-            )
-            return [Finding("privileges: changeOwnPassword", ok, detail)]
+            return [self.own_password_finding(conn, actions)]
         findings = [
             Finding(
                 f"privileges: {action}",
@@ -92,7 +101,7 @@ class DocumentDBPreflight:
         if roles is None:
             return [*findings, Finding("user exists", False, f"{username!r} not found in {db!r}")]
         findings.append(Finding("user exists", True, f"{username!r} found in {db!r}"))
-        # createUser with roles needs grantRole on each role's database, not only the auth one.
+        # createUser with roles needs grantRole on each role's database, not only on admin.
         elsewhere = sorted({role["db"] for role in roles} - {db})
         missing = [name for name in elsewhere if "grantRole" not in granted_actions(status, name)]
         if elsewhere:
@@ -106,6 +115,40 @@ class DocumentDBPreflight:
                 )
             )
         return findings
+
+    def own_password_finding(self, conn: DocumentDBSession, actions: set[str]) -> Finding:
+        """Tell whether the user may change its own password, as far as the server shows.
+
+        On MongoDB that takes ``changeOwnPassword`` (or ``changePassword``) on the user's
+        database. DocumentDB lists no ``changeOwnPassword`` in any built-in role
+        (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+        role_based_access_control.html) and does not document whether a user may change its own
+        password without it, while AWS's single-user function relies on users doing so. So on
+        DocumentDB (or when the server cannot be told apart) a missing action is "not checked",
+        not a failure.
+        """
+        if actions & {"changeOwnPassword", "changePassword"}:
+            return Finding(
+                OWN_PASSWORD, True, f"the user may change its own password on {USERS_DATABASE!r}"
+            )
+        try:
+            self.run(conn, self.engine_version_command())
+        except UserManagementError as exc:
+            if getattr(exc.__cause__, "code", None) == COMMAND_NOT_FOUND:  # MongoDB
+                return Finding(
+                    OWN_PASSWORD,
+                    False,
+                    f"missing changeOwnPassword on {USERS_DATABASE!r}: "
+                    "updateUser with pwd will be refused",
+                )
+        return Finding(
+            OWN_PASSWORD,
+            None,
+            "the user holds no changeOwnPassword action, which no DocumentDB built-in role "
+            "lists, and DocumentDB does not document whether a user may change its own "
+            "password without it: the first rotation will tell (alternating users do not "
+            "need it)",
+        )
 
 
 def granted_actions(status: Mapping[str, Any], db: str) -> set[str]:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DocumentDBSession:
-    """An authenticated client and the auth database the commands run on."""
+    """An authenticated client and the database it authenticated against (the login check)."""
 
     client: MongoClient[dict[str, Any]]
     dbname: str

@@ -45,17 +45,21 @@ class DocumentDBBackend:
         "D" * (DocumentDBHandler.max_username_length - len(DocumentDBHandler.clone_suffix)),
     )
 
-    def __init__(self, server: MongoTestServer, ca_file: str | None, host: str) -> None:
+    def __init__(
+        self, server: MongoTestServer, ca_file: str | None, host: str, dbname: str = AUTH_DB
+    ) -> None:
+        """Serve users of ``admin``; secrets name ``dbname`` (AWS's functions' authSource)."""
         self.server = server
         self.directory = server.directory
         self.ca_file = ca_file
         self.host = host
+        self.dbname = dbname
 
     def settings(self) -> Settings:
         return Settings(tls_ca_file=self.ca_file)
 
     def connection_fields(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.server.port, "dbname": AUTH_DB,
+        return {"host": self.host, "port": self.server.port, "dbname": self.dbname,
                 "ssl": self.ca_file is not None}  # fmt: skip
 
     def admin_login(self) -> tuple[str, str]:
@@ -68,11 +72,11 @@ class DocumentDBBackend:
         self.directory.drop_user(AUTH_DB, username)
 
     def can_login(self, username: str, password: str) -> bool:
-        """Log in over the wire with PyMongo, as any client would."""
+        """Log in over the wire with PyMongo as an application would, with the secret's dbname."""
         tls: dict[str, Any] = {"tls": True, "tlsCAFile": self.ca_file} if self.ca_file else {}
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             self.host, self.server.port, username=username, password=password,
-            authSource=AUTH_DB, directConnection=True, serverSelectionTimeoutMS=5000, **tls,
+            authSource=self.dbname, directConnection=True, serverSelectionTimeoutMS=5000, **tls,
         )  # fmt: skip
         try:
             client.admin.command("ping")

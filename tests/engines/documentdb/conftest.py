@@ -1,4 +1,8 @@
-"""Test servers for the DocumentDB engine: TLS with a test CA, and plaintext SCRAM-SHA-1 only."""
+"""Test servers for the DocumentDB engine: TLS with a test CA, and plaintext SCRAM-SHA-1 only.
+
+``tls_server`` and ``plain_server`` follow MongoDB's user model; ``documentdb_server`` is a
+DocumentDB 4.0 (wire version 7, every user in ``admin``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import trustme
 
 from tests.engines.documentdb import scram
 from tests.engines.documentdb.backend import prepare
-from tests.engines.documentdb.server import Directory, MongoTestServer
+from tests.engines.documentdb.server import DOCUMENTDB, Directory, MongoTestServer
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +42,19 @@ def tls_server(certificate_authority: trustme.CA) -> Iterator[MongoTestServer]:
     directory = Directory()
     prepare(directory)
     server = MongoTestServer(directory, tls_context=context).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def documentdb_server(certificate_authority: trustme.CA) -> Iterator[MongoTestServer]:
+    """Serve TLS as DocumentDB 4.0: wire version 7, users in admin whatever the database."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("localhost").configure_cert(context)
+    flavor = DOCUMENTDB["4.0"]
+    directory = Directory(mechanisms=flavor.mechanisms)
+    prepare(directory)
+    server = MongoTestServer(directory, tls_context=context, flavor=flavor).start()
     yield server
     server.stop()
 

@@ -1,15 +1,21 @@
 """A MongoDB wire-protocol test server: users, roles, SCRAM and role-based access control.
 
 PyMongo 4 talks to it over a loopback socket (optionally TLS) exactly as it talks to MongoDB or
-DocumentDB: OP_MSG framing, the ``hello`` handshake with ``saslSupportedMechs`` and speculative
-authentication, SCRAM-SHA-1/-256 (:mod:`tests.documentdb.scram`), then commands. It implements
-the user-management commands the engine sends, with MongoDB's authorisation rules for them:
+DocumentDB: the handshake (``isMaster`` over OP_QUERY from PyMongo before 4.14, ``hello`` over
+OP_MSG after it) with ``saslSupportedMechs`` and speculative authentication, SCRAM-SHA-1/-256
+(:mod:`tests.engines.documentdb.scram`), then commands over OP_MSG. A :class:`Flavor` says what
+the server claims to be: MongoDB 5.0, or one of the DocumentDB versions (:data:`DOCUMENTDB`) with
+its wire version and DocumentDB's user model (every user in ``admin``, whatever database a
+login or a user command names). It implements the user-management commands the engine sends,
+with MongoDB's authorisation rules for them:
 
 * every command but the handshake, ``ping``, ``buildInfo`` and ``endSessions`` needs a login;
-* ``createUser`` needs ``createUser`` on the database and ``grantRole`` on each role's database;
-  ``grantRolesToUser``/``revokeRolesFromUser`` need ``grantRole``/``revokeRole``;
+* ``createUser`` needs ``createUser`` on the users' database and ``grantRole`` on each role's
+  database; ``grantRolesToUser``/``revokeRolesFromUser`` need ``grantRole``/``revokeRole``;
 * ``updateUser`` with ``pwd`` needs ``changePassword`` — or, on one's own user, the
-  ``changeOwnPassword`` action of a custom role; ``usersInfo`` on others needs ``viewUser``;
+  ``changeOwnPassword`` action of a custom role; ``usersInfo`` on others needs ``viewUser``
+  (DocumentDB's docs do not say whether a user may change its own password without
+  ``changeOwnPassword``; every flavor keeps MongoDB's rule);
 * ``connectionStatus`` (no login needed) with ``showPrivileges`` lists the session's privileges
   as MongoDB does: a database role's actions on ``{db, collection: ""}``, an any-database or
   custom role's on ``{db: "", collection: ""}``, ``clusterAdmin``'s on ``{cluster: true}``,
@@ -41,7 +47,61 @@ OP_MSG = 2013
 CHECKSUM_PRESENT = 1
 MORE_TO_COME = 2
 HEADER = struct.Struct("<iiii")
-MAX_WIRE_VERSION = 13  # DocumentDB 5.0 / MongoDB 5.0
+OP_REPLY = 1
+OP_QUERY = 2004
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """What the server says it is, and whether it follows DocumentDB's user model.
+
+    Attributes:
+        name: A label for test ids.
+        max_wire_version: ``maxWireVersion`` in the handshake, which PyMongo compares with the
+            range it supports before it sends any command.
+        version: ``buildInfo``'s version.
+        documentdb: DocumentDB's documented differences from MongoDB (see
+            :meth:`Connection.users_db` and :meth:`Connection.cmd_getengineversion`).
+        engine_version: What ``getEngineVersion`` reports (DocumentDB only).
+        mechanisms: The SCRAM mechanisms its users get (pass them to :class:`Directory`).
+    """
+
+    name: str
+    max_wire_version: int
+    version: str
+    documentdb: bool = False
+    engine_version: str = ""
+    mechanisms: tuple[str, ...] = scram.MECHANISMS
+
+
+# Users are keyed by their own database, as in MongoDB Community.
+MONGODB_5_0 = Flavor("MongoDB 5.0", 13, "5.0.0")
+# DocumentDB 4.0 reports wire version 7: CONFIRMED by third parties that hit PyMongo's and the
+# Java/Node drivers' minimum, e.g. https://docs.gurobi.com/projects/remoteservices/en/current/
+# content/releasenotes/deprecations.html ("Amazon DocumentDB 4.0 reports MongoDB wire protocol
+# version 7") and https://github.com/SDA-SE/sda-dropwizard-commons/pull/3936. For 3.6, 5.0 and
+# 8.0 no source gives DocumentDB's own number: these are MongoDB's wire versions for the
+# MongoDB versions DocumentDB is compatible with (3.6 = 6, 5.0 = 13, 8.0 = 25). The engine
+# versions are the patch levels the DocumentDB feature table names for each major version
+# (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+# docdb-engine-version-supportability.html); buildInfo's version string is an assumption.
+# "SCRAM-SHA-256 authentication is available in Amazon DocumentDB instance-based cluster minor
+# versions 5.0.1+ and 8.0.1+" (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+# scram-sha-256-auth.html): 3.6, 4.0 and 5.0.0 have SCRAM-SHA-1 only.
+SHA1_ONLY = (scram.SHA1,)
+DOCUMENTDB = {
+    "3.6": Flavor("DocumentDB 3.6", 6, "3.6.0", True, "1.0.208662", SHA1_ONLY),
+    "4.0": Flavor("DocumentDB 4.0", 7, "4.0.0", True, "2.0.10179", SHA1_ONLY),
+    "5.0": Flavor("DocumentDB 5.0", 13, "5.0.0", True, "3.0.4780", SHA1_ONLY),
+    "8.0": Flavor("DocumentDB 8.0.1", 25, "8.0.1", True, "4.0.4448"),
+}
+# MongoDB answers saslSupportedMechs from 4.0 (wire 7), the release that added SCRAM-SHA-256, and
+# speculativeAuthenticate from 4.4 (wire 9): "Speculative authentication is ignored for server
+# versions less than or equal to 4.2" (https://jira.mongodb.org/browse/RUST-371, DRIVERS-918).
+# DocumentDB documents neither; the server follows MongoDB's versions, which PyMongo handles
+# either way.
+SASL_SUPPORTED_MECHS_SINCE = 7
+SPECULATIVE_AUTHENTICATION_SINCE = 9
 
 USER_ADMIN = frozenset(
     {
@@ -203,7 +263,11 @@ class Connection:
     # -- dispatch -----------------------------------------------------------------------------
 
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Run one command document and return the reply document."""
+        """Run one command document and return the reply document.
+
+        The database is the command's ``$db`` as received; it is recorded as is, so tests can
+        see where the engine sent each command.
+        """
         name = next(iter(body))
         db = body.get("$db", "")
         with self.directory.lock:
@@ -221,6 +285,20 @@ class Connection:
                 return exc.reply()
         return {**reply, "ok": 1.0}
 
+    def users_db(self, db: str) -> str:
+        """Return the database whose users a command sent to ``db`` reads or changes.
+
+        MongoDB keeps users in the database they were created in. DocumentDB keeps every user
+        in ``admin``: "user and role definitions are stored in the admin database and users are
+        authenticated against the admin database", and "all user and role operations (for
+        example, create, get, drop, grant, revoke, etc.) are implicitly performed in the admin
+        database whether or not you are issuing commands against the admin database"
+        (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+        role_based_access_control.html, "Functional differences" and the note under "Getting
+        started with RBAC built-in roles").
+        """
+        return "admin" if self.server.flavor.documentdb else db
+
     # -- handshake and authentication ---------------------------------------------------------
 
     def cmd_hello(self, body: dict[str, Any], db: str) -> dict[str, Any]:
@@ -235,17 +313,22 @@ class Connection:
             "logicalSessionTimeoutMinutes": 30,
             "connectionId": self.connection_id,
             "minWireVersion": 0,
-            "maxWireVersion": MAX_WIRE_VERSION,
+            "maxWireVersion": self.server.flavor.max_wire_version,
             "readOnly": False,
         }
+        wire = self.server.flavor.max_wire_version
         wanted = body.get("saslSupportedMechs")
-        if isinstance(wanted, str) and "." in wanted:
+        if isinstance(wanted, str) and "." in wanted and wire >= SASL_SUPPORTED_MECHS_SINCE:
             user_db, _, name = wanted.partition(".")
-            user = self.directory.users.get((user_db, name))
+            user = self.directory.users.get((self.users_db(user_db), name))
             if user is not None:
                 reply["saslSupportedMechs"] = sorted(user.credentials)
         speculative = body.get("speculativeAuthenticate")
-        if isinstance(speculative, dict) and "saslStart" in speculative:
+        if (
+            isinstance(speculative, dict)
+            and "saslStart" in speculative
+            and wire >= SPECULATIVE_AUTHENTICATION_SINCE
+        ):
             with contextlib.suppress(CommandError):
                 start = self.sasl_start(speculative, speculative.get("db", ""), speculative=True)
                 reply["speculativeAuthenticate"] = start | {"ok": 1.0}
@@ -271,7 +354,7 @@ class Connection:
                 conversation = scram.ScramConversation(mechanism, payload)
             except scram.ScramError as exc:
                 raise CommandError(17, "ProtocolError", str(exc)) from None
-            user = self.directory.users.get((db, conversation.username))
+            user = self.directory.users.get((self.users_db(db), conversation.username))
             credentials = user.credentials.get(mechanism) if user else None
             if user is not None and credentials is None:
                 raise CommandError(
@@ -304,7 +387,7 @@ class Connection:
             self.directory.failed_authentications += 1
             raise CommandError(18, "AuthenticationFailed", "Authentication failed.") from None
         self.directory.successful_authentications += 1
-        self.user = self.directory.users[(db, conversation.username)]
+        self.user = self.directory.users[(self.users_db(db), conversation.username)]
         done = self.skip_empty_exchange
         if done:
             self.conversation = None
@@ -315,8 +398,20 @@ class Connection:
         return {}
 
     def cmd_buildinfo(self, body: dict[str, Any], db: str) -> dict[str, Any]:
-        """Claim a MongoDB 5.0-compatible server."""
-        return {"version": "5.0.0", "versionArray": [5, 0, 0, 0]}
+        """Report the flavor's version."""
+        version = self.server.flavor.version
+        return {"version": version, "versionArray": [*map(int, version.split(".")), 0]}
+
+    def cmd_getengineversion(self, body: dict[str, Any], db: str) -> dict[str, Any]:
+        """Report DocumentDB's engine patch version; MongoDB has no such command.
+
+        DocumentDB documents ``db.runCommand({getEngineVersion: 1})`` for reading the engine
+        patch version (https://docs.aws.amazon.com/documentdb/latest/developerguide/
+        release-notes.html). The reply's field name is an assumption.
+        """
+        if not self.server.flavor.documentdb:
+            raise CommandError(59, "CommandNotFound", "no such command: 'getEngineVersion'")
+        return {"engineVersion": self.server.flavor.engine_version}
 
     def cmd_connectionstatus(self, body: dict[str, Any], db: str) -> dict[str, Any]:
         """Describe the session: its users, roles and (with showPrivileges) privileges."""
@@ -365,9 +460,12 @@ class Connection:
     def _target(self, name: Any, db: str) -> User:
         if not isinstance(name, str) or not name:
             raise CommandError(2, "BadValue", "user name must be a non-empty string")
-        user = self.directory.users.get((db, name))
+        user_db = self.users_db(db)
+        user = self.directory.users.get((user_db, name))
         if user is None:
-            raise CommandError(11, "UserNotFound", f'Could not find user "{name}" for db "{db}"')
+            raise CommandError(
+                11, "UserNotFound", f'Could not find user "{name}" for db "{user_db}"'
+            )
         return user
 
     def _roles(self, raw: Any, db: str) -> list[RoleRef]:
@@ -402,13 +500,16 @@ class Connection:
         name = body["createUser"]
         if not isinstance(name, str) or not name:
             raise CommandError(2, "BadValue", "user name must be a non-empty string")
-        self._require("createUser", db, "createUser")
+        user_db = self.users_db(db)
+        self._require("createUser", user_db, "createUser")
+        # A role named without its database belongs to the database the command was sent to,
+        # on DocumentDB as on MongoDB (role_based_access_control.html, after "sample-user").
         roles = self._roles(body.get("roles", []), db)
         self._grantable(roles, "grantRole", "createUser")
-        if (db, name) in self.directory.users:
-            raise CommandError(51003, "Location51003", f'User "{name}@{db}" already exists')
+        if (user_db, name) in self.directory.users:
+            raise CommandError(51003, "Location51003", f'User "{name}@{user_db}" already exists')
         credentials = self._password(body, name)
-        self.directory.users[(db, name)] = User(db, name, roles, credentials)
+        self.directory.users[(user_db, name)] = User(user_db, name, roles, credentials)
         return {}
 
     def cmd_updateuser(self, body: dict[str, Any], db: str) -> dict[str, Any]:
@@ -417,8 +518,8 @@ class Connection:
         if "pwd" in body:
             own = self._live_user() is target
             if not (
-                self.directory.allowed(self._live_user(), "changePassword", db)
-                or (own and self.directory.allowed(target, "changeOwnPassword", db))
+                self.directory.allowed(self._live_user(), "changePassword", target.db)
+                or (own and self.directory.allowed(target, "changeOwnPassword", target.db))
             ):
                 raise unauthorized("updateUser")
         if "roles" in body:
@@ -450,8 +551,8 @@ class Connection:
     def cmd_dropuser(self, body: dict[str, Any], db: str) -> dict[str, Any]:
         """Drop a user."""
         target = self._target(body["dropUser"], db)
-        self._require("dropUser", db, "dropUser")
-        del self.directory.users[(db, target.name)]
+        self._require("dropUser", target.db, "dropUser")
+        del self.directory.users[(target.db, target.name)]
         return {}
 
     def cmd_usersinfo(self, body: dict[str, Any], db: str) -> dict[str, Any]:
@@ -465,18 +566,19 @@ class Connection:
             wanted = []
             for entry in entries:
                 if isinstance(entry, str):
-                    wanted.append((db, entry))
+                    wanted.append((self.users_db(db), entry))
                 elif isinstance(entry, dict) and set(entry) == {"user", "db"}:
-                    wanted.append((str(entry["db"]), str(entry["user"])))
+                    wanted.append((self.users_db(str(entry["db"])), str(entry["user"])))
                 else:
                     raise CommandError(2, "BadValue", "usersInfo takes a name or {user, db}")
         me = self._live_user()
         only_self = me is not None and wanted == [(me.db, me.name)]
         if not only_self:
-            for user_db in {db} if wanted is None else {d for d, _ in wanted}:
+            for user_db in {self.users_db(db)} if wanted is None else {d for d, _ in wanted}:
                 self._require("viewUser", user_db, "usersInfo")
         if wanted is None:
-            found = [user for (user_db, _), user in self.directory.users.items() if user_db == db]
+            found = [user for (user_db, _), user in self.directory.users.items()
+                     if user_db == self.users_db(db)]  # fmt: skip
         else:
             found = [self.directory.users[key] for key in wanted if key in self.directory.users]
         return {"users": [user.document() for user in found]}
@@ -505,15 +607,21 @@ class _Handler(socketserver.BaseRequestHandler):
                     payload = _read_exactly(sock, length - HEADER.size)
                 except (ConnectionError, OSError, EOFError):
                     return
-                if op_code != OP_MSG:
-                    return  # PyMongo 4.20 speaks only OP_MSG to wire version >= 9
-                flags, body = _parse_op_msg(payload)
-                reply = connection.run(body)
-                if not flags & MORE_TO_COME:
-                    try:
-                        sock.sendall(_op_msg_reply(reply, owner.next_request_id(), request_id))
-                    except OSError:
-                        return
+                if op_code == OP_QUERY:
+                    message = _op_reply(_legacy_command(connection, payload),
+                                        owner.next_request_id(), request_id)  # fmt: skip
+                elif op_code == OP_MSG:
+                    flags, body = _parse_op_msg(payload)
+                    reply = connection.run(body)
+                    if flags & MORE_TO_COME:
+                        continue
+                    message = _op_msg_reply(reply, owner.next_request_id(), request_id)
+                else:
+                    return  # OP_INSERT and the other legacy opcodes: drivers no longer send them
+                try:
+                    sock.sendall(message)
+                except OSError:
+                    return
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -530,8 +638,10 @@ class MongoTestServer:
         directory: Directory | None = None,
         tls_context: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        flavor: Flavor = MONGODB_5_0,
     ) -> None:
         self.directory = directory or Directory()
+        self.flavor = flavor
         self.tls_context = tls_context
         self.tls_failures = 0
         self.connection_ids = itertools.count(1)
@@ -610,6 +720,36 @@ def _parse_op_msg(payload: bytes) -> tuple[int, dict[str, Any]]:
     if body is None:
         raise ValueError("OP_MSG without a body section")
     return flags, {**body, **sequences}
+
+
+def _legacy_command(connection: Connection, payload: bytes) -> dict[str, Any]:
+    """Run an OP_QUERY on ``<db>.$cmd`` as a command; refuse any other legacy query.
+
+    PyMongo before 4.14 (and 3.x, which AWS's own rotation function uses) sends its first
+    handshake, ``isMaster`` with ``helloOk``, as an OP_QUERY on ``admin.$cmd`` and switches to
+    OP_MSG once the server's wire version allows it, so DocumentDB answers OP_QUERY commands.
+    Legacy queries on collections DocumentDB refuses with code 303, "Legacy opcodes are not
+    supported" (https://github.com/mongo-dart/mongo_dart/issues/142,
+    https://github.com/mongodb-labs/mongo-rust-driver-prototype/issues/334).
+    """
+    position = 4  # flags
+    end = payload.index(b"\x00", position)
+    namespace = payload[position:end].decode()
+    position = end + 1 + 8  # numberToSkip, numberToReturn
+    (size,) = struct.unpack_from("<i", payload, position)
+    query = bson.decode(payload[position : position + size])
+    db, _, collection = namespace.partition(".")
+    if collection != "$cmd":
+        return CommandError(303, "Location303", "Legacy opcodes are not supported").reply()
+    # A command for a mongos may come wrapped as {$query: command, $readPreference: ...}.
+    command = query.get("$query", query)
+    return connection.run({**command, "$db": db})
+
+
+def _op_reply(reply: dict[str, Any], request_id: int, response_to: int) -> bytes:
+    # responseFlags, cursorID, startingFrom, numberReturned, then the one document.
+    body = struct.pack("<iqii", 0, 0, 0, 1) + bson.encode(reply)
+    return HEADER.pack(HEADER.size + len(body), request_id, response_to, OP_REPLY) + body
 
 
 def _op_msg_reply(reply: dict[str, Any], request_id: int, response_to: int) -> bytes:

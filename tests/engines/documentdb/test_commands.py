@@ -10,6 +10,7 @@ import pytest
 
 from rotation.core.config import Settings
 from rotation.core.database import TLS, TLSMode
+from rotation.core.errors import SecretFormatError
 from rotation.core.registry import engine_class
 from rotation.core.secret import DatabaseSecret
 from rotation.engines import documentdb
@@ -170,3 +171,28 @@ def test_tls_without_ca_file_uses_the_default_trust_store(offline_client: Any) -
     recorder = _open(offline_client, TLS(TLSMode.VERIFIED, None))
     assert recorder.options["tls"] is True
     assert "tlsCAFile" not in recorder.options
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["mongodb://docdb.example/?tlsInsecure=true", "docdb.example,evil.example", "docdb.example/db",
+     "user@docdb.example", "docdb%2Cevil.example", "docdb.example?ssl=false", "docdb example"],
+)  # fmt: skip
+def test_a_host_that_mongoclient_would_read_as_a_uri_or_list_is_refused(
+    offline_client: Any, host: str
+) -> None:
+    """MongoClient parses such a host as a connection string, whose options (tlsInsecure=true)
+    would override the engine's, or as several seeds; a secret names one server."""
+    handler = DocumentDBHandler(client=offline_client)
+    raw = {"engine": "docdb", "host": host, "username": "app", "password": "pw"}
+    for admin in (False, True):
+        with pytest.raises(SecretFormatError, match="'host' must be one host name or address"):
+            handler.parse_secret(raw, admin=admin)
+
+
+@pytest.mark.parametrize("host", ["docdb.cluster-abc.us-east-1.docdb.amazonaws.com", "10.0.0.5",
+                                  "::1", "localhost"])  # fmt: skip
+def test_host_names_and_addresses_are_accepted(offline_client: Any, host: str) -> None:
+    handler = DocumentDBHandler(client=offline_client)
+    raw = {"engine": "docdb", "host": host, "username": "app", "password": "pw"}
+    assert handler.parse_secret(raw).host == host

@@ -23,16 +23,21 @@ from tests.engines.documentdb.server import MongoTestServer
 REGION = "us-east-1"
 PASSWORD = "App-password-123"
 READ_ONLY = {"hello", "isMaster", "ismaster", "saslStart", "saslContinue", "ping", "buildInfo",
-             "connectionStatus", "usersInfo", "endSessions"}  # fmt: skip
+             "connectionStatus", "usersInfo", "endSessions", "getEngineVersion"}  # fmt: skip
 
 
 class Setup:
-    """Users added to the TLS test server for one test, removed afterwards."""
+    """Users added to a TLS test server for one test, removed afterwards.
 
-    def __init__(self, server: MongoTestServer, ca_file: str) -> None:
+    Users live in ``admin``; secrets name ``dbname`` (the auth database, as AWS's functions use
+    it), which only a DocumentDB server accepts when it is not ``admin``.
+    """
+
+    def __init__(self, server: MongoTestServer, ca_file: str, dbname: str = AUTH_DB) -> None:
         self.server = server
         self.directory = server.directory
         self.ca_file = ca_file
+        self.dbname = dbname
         self.names: list[str] = []
         self.user = self.add([("readWrite", "appdb"), ("read", "reporting"),
                               (OWN_PASSWORD_ROLE, AUTH_DB)])  # fmt: skip
@@ -48,7 +53,8 @@ class Setup:
         return name
 
     def secret(self, username: str, password: str = PASSWORD) -> dict[str, Any]:
-        where = {"host": "localhost", "port": self.server.port, "dbname": AUTH_DB, "ssl": True}
+        where = {"host": "localhost", "port": self.server.port, "dbname": self.dbname,
+                 "ssl": True}  # fmt: skip
         return {"engine": "docdb", **where, "username": username, "password": password}
 
     def handler(self) -> DocumentDBHandler:
@@ -79,6 +85,14 @@ class Setup:
 @pytest.fixture
 def setup(tls_server: MongoTestServer, ca_file: str) -> Iterator[Setup]:
     made = Setup(tls_server, ca_file)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture
+def documentdb_setup(documentdb_server: MongoTestServer, ca_file: str) -> Iterator[Setup]:
+    """DocumentDB 4.0, secrets with ``dbname: appdb``."""
+    made = Setup(documentdb_server, ca_file, dbname="appdb")
     yield made
     made.cleanup()
 
@@ -188,3 +202,60 @@ def test_check_shows_pass_and_fail_for_the_privileges(
     assert checks["privileges: changeOwnPassword"]["status"] == "fail"
     before[(AUTH_DB, reader)] = setup.state()[(AUTH_DB, reader)]
     assert setup.state() == before
+
+
+# -- DocumentDB ---------------------------------------------------------------------------------
+
+
+def test_documentdb_user_without_change_own_password_is_not_checked_rather_than_failed(
+    documentdb_setup: Setup,
+) -> None:
+    """DocumentDB documents no changeOwnPassword rule, so its absence is not a failure there.
+
+    No DocumentDB built-in role lists changeOwnPassword (role_based_access_control.html), and
+    AWS's single-user function changes the user's own password with updateUser. The server is
+    told apart from MongoDB by getEngineVersion, which only DocumentDB answers.
+    """
+    reader = documentdb_setup.add([("readWrite", "appdb")])
+    seen = len(documentdb_setup.directory.commands)
+    found = documentdb_setup.findings(reader, reader, admin=False)
+    finding = found["privileges: changeOwnPassword"]
+    assert finding.ok is None
+    assert "does not document" in finding.detail
+    sent = documentdb_setup.directory.commands[seen:]
+    assert ("getEngineVersion", "admin") in {(name, db) for _, name, db in sent}
+
+
+def test_the_own_password_privilege_is_read_on_admin_whatever_the_dbname(
+    documentdb_setup: Setup,
+) -> None:
+    """changePassword granted on admin only (where the user lives) counts for ``dbname: appdb``."""
+    user = documentdb_setup.add([("readWrite", "appdb"), ("userAdmin", AUTH_DB)])
+    found = documentdb_setup.findings(user, user, admin=False)
+    assert found["privileges: changeOwnPassword"].ok is True
+    assert "'admin'" in found["privileges: changeOwnPassword"].detail
+
+
+def test_the_admin_is_checked_on_admin_whatever_the_dbname(documentdb_setup: Setup) -> None:
+    found = documentdb_setup.findings(
+        ADMIN_USER, documentdb_setup.user, admin=True, password=ADMIN_PASSWORD
+    )
+    assert all(finding.ok for finding in found.values()), found
+    assert found["user exists"].detail == f"{documentdb_setup.user!r} found in 'admin'"
+    # The original's roles on appdb and reporting need grantRole there; admin is checked above.
+    grant = found["privileges: grantRole on the original's role databases"]
+    assert grant.detail == "held on 'appdb', 'reporting'"
+
+
+def test_check_reports_not_checked_for_a_documentdb_user_and_exits_0(
+    documentdb_setup: Setup, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reader = documentdb_setup.add([("readWrite", "appdb")])
+    arn = client.create_secret(
+        Name="docdb-reader", SecretString=json.dumps(documentdb_setup.secret(reader))
+    )["ARN"]
+    code = main(["check", arn, "--region", REGION, "--output", "json",
+                 "--ca-file", documentdb_setup.ca_file])  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["privileges: changeOwnPassword"]["status"] == "not checked"
+    assert code == 0, checks

@@ -6,15 +6,27 @@ The engine's tests are only as good as this server, so its refusals are tested h
 from __future__ import annotations
 
 import base64
+import socket
+import struct
 from collections.abc import Iterator
 from typing import Any
 
+import bson
 import pymongo
 import pytest
 from pymongo.errors import OperationFailure
 
 from tests.engines.documentdb import scram
-from tests.engines.documentdb.server import Directory, MongoTestServer
+from tests.engines.documentdb.server import (
+    DOCUMENTDB,
+    HEADER,
+    MONGODB_5_0,
+    OP_QUERY,
+    OP_REPLY,
+    Directory,
+    Flavor,
+    MongoTestServer,
+)
 
 RFC7677_NONCE = b"rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
 
@@ -192,3 +204,112 @@ def test_unknown_roles_and_commands_are_refused(server: MongoTestServer) -> None
     assert code_of(server, "root", "Root-pass-1", bogus) == 31
     assert code_of(server, "root", "Root-pass-1", {"fly": 1}) == 59
     assert code_of(server, "root", "Root-pass-1", {"updateUser": "ghost", "pwd": "x"}) == 11
+
+
+# -- handshake and flavors ----------------------------------------------------------------------
+
+
+def _exchange(server: MongoTestServer, op_code: int, payload: bytes) -> tuple[int, bytes]:
+    """Send one message on a fresh socket; return the reply's opcode and body."""
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(HEADER.pack(HEADER.size + len(payload), 7, 0, op_code) + payload)
+        length, _, response_to, reply_op = HEADER.unpack(_recv(sock, HEADER.size))
+        assert response_to == 7
+        return reply_op, _recv(sock, length - HEADER.size)
+
+
+def _recv(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "connection closed"
+        data += chunk
+    return data
+
+
+def _op_query(namespace: str, query: dict[str, Any]) -> bytes:
+    return (struct.pack("<i", 0) + namespace.encode() + b"\x00" + struct.pack("<ii", 0, -1)
+            + bson.encode(query))  # fmt: skip
+
+
+def test_commands_over_op_query_are_answered_and_legacy_queries_refused(
+    server: MongoTestServer,
+) -> None:
+    """PyMongo before 4.14 sends its first isMaster as OP_QUERY; a find over OP_QUERY is refused."""
+    reply_op, body = _exchange(server, OP_QUERY, _op_query("admin.$cmd", {"isMaster": 1}))
+    flags, cursor_id, starting_from, returned = struct.unpack_from("<iqii", body)
+    assert (reply_op, flags, cursor_id, starting_from, returned) == (OP_REPLY, 0, 0, 0, 1)
+    document = bson.decode(body[20:])
+    assert document["ok"] == 1
+    assert document["ismaster"] is True
+    assert document["maxWireVersion"] == server.flavor.max_wire_version
+    _, body = _exchange(server, OP_QUERY, _op_query("app.things", {"x": 1}))
+    assert bson.decode(body[20:])["code"] == 303
+
+
+@pytest.mark.parametrize("flavor", [MONGODB_5_0, *DOCUMENTDB.values()], ids=lambda f: f.name)
+def test_each_flavor_reports_its_wire_version_to_pymongo(flavor: Flavor) -> None:
+    """The installed PyMongo accepts every DocumentDB version's wire version, 3.6's 6 included."""
+    running = MongoTestServer(Directory(), flavor=flavor).start()
+    client = connect(running)
+    try:
+        hello = client.admin.command("hello")
+        assert (hello["minWireVersion"], hello["maxWireVersion"]) == (0, flavor.max_wire_version)
+        assert client.server_info()["version"] == flavor.version
+        description = client.topology_description.server_descriptions()
+        assert [sd.max_wire_version for sd in description.values()] == [flavor.max_wire_version]
+    finally:
+        client.close()
+        running.stop()
+
+
+def _directory(flavor: Flavor) -> Directory:
+    directory = Directory(mechanisms=flavor.mechanisms)
+    directory.add_user("admin", "root", "Root-pass-1", [("root", "admin")])
+    directory.add_user("admin", "app", "App-pass-1", [("readWrite", "appdb")])
+    return directory
+
+
+def test_documentdb_keeps_every_user_in_admin() -> None:
+    """A login and user commands that name another database act on admin's users."""
+    running = MongoTestServer(_directory(DOCUMENTDB["4.0"]), flavor=DOCUMENTDB["4.0"]).start()
+    try:
+        ok = run_as(running, "app", "App-pass-1", {"ping": 1}, authSource="appdb")
+        assert ok["ok"] == 1
+        client = connect(running, "root", "Root-pass-1")
+        try:
+            appdb = client["appdb"]
+            appdb.command({"createUser": "made", "pwd": "Made-pass-1", "roles": ["read"]})
+            made = running.directory.users[("admin", "made")]
+            assert made.roles == [("read", "appdb")]  # a bare role name means the command's db
+            assert appdb.command({"usersInfo": "app"})["users"][0]["db"] == "admin"
+            appdb.command({"updateUser": "made", "pwd": "Made-pass-2"})
+            appdb.command({"dropUser": "made"})
+        finally:
+            client.close()
+        assert ("admin", "made") not in running.directory.users
+        sent = [(name, db) for _, name, db in running.directory.commands
+                if name in {"createUser", "usersInfo", "updateUser", "dropUser"}]  # fmt: skip
+        assert {db for _, db in sent} == {"appdb"}  # recorded as sent
+    finally:
+        running.stop()
+
+
+def test_mongodb_keeps_users_in_their_own_database() -> None:
+    running = MongoTestServer(_directory(MONGODB_5_0), flavor=MONGODB_5_0).start()
+    try:
+        with pytest.raises(OperationFailure) as caught:
+            run_as(running, "app", "App-pass-1", {"ping": 1}, authSource="appdb")
+        assert caught.value.code == 18
+        assert code_of(running, "root", "Root-pass-1", {"getEngineVersion": 1}) == 59
+    finally:
+        running.stop()
+
+
+def test_documentdb_reports_its_engine_version() -> None:
+    running = MongoTestServer(_directory(DOCUMENTDB["5.0"]), flavor=DOCUMENTDB["5.0"]).start()
+    try:
+        reply = run_as(running, "app", "App-pass-1", {"getEngineVersion": 1})
+        assert reply["engineVersion"] == "3.0.4780"
+    finally:
+        running.stop()
