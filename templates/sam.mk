@@ -33,12 +33,16 @@ SAM_PIP_PYTHON ?= python3
 # A path, file:// or https:// URL: that PEM bundle instead (offline builds). none: no bundle.
 CA_BUNDLE ?=
 SAM_CA_CACHE ?= $(SAM_ROOT)/.aws-sam/ca-cache
+# The documentdb extra pins PyMongo < 4.11 (the last to speak to DocumentDB 3.6 and 4.0), which
+# has no Python 3.14 wheels; a python3.14 build takes this driver instead, and the function then
+# refuses DocumentDB 3.6/4.0 at connect with an error that names the driver's minimum.
+SAM_PYMONGO_PY314 ?= pymongo>=4.15.2,<5
 # 1: precompile .pyc for SAM_RUNTIME when that interpreter is on PATH (faster cold starts;
 # /var/task is read-only, so Lambda would otherwise compile on every cold start).
 SAM_COMPILE ?= 1
 # The interpreter of SAM_RUNTIME's version, for compileall: on PATH, or a pyenv version.
 SAM_RUNTIME_PYTHON ?= $(shell for c in $(SAM_RUNTIME) $$(pyenv root 2>/dev/null)/versions/$(patsubst python%,%,$(SAM_RUNTIME))*/bin/$(SAM_RUNTIME); do "$$c" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
-export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_CA_CACHE SAM_COMPILE SAM_RUNTIME_PYTHON
+export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_CA_CACHE SAM_PYMONGO_PY314 SAM_COMPILE SAM_RUNTIME_PYTHON
 export SAM_CLI_TELEMETRY ?= 0
 
 # LogicalId:engine -- the functions of template.yaml (tests/sam checks this table against it).
@@ -96,11 +100,16 @@ build-$(1):
 		cp -R "$(SAM_ROOT)/pyproject.toml" "$(SAM_ROOT)/rotation" "$$$$src/"; \
 		if [ -f "$(SAM_ROOT)/README.md" ]; then cp "$(SAM_ROOT)/README.md" "$$$$src/"; else touch "$$$$src/README.md"; fi; \
 		find "$$$$src" -name __pycache__ -prune -exec rm -rf {} +; \
+		spec="$$$$src[$(2)]"; \
+		if [ "$(2)" = documentdb ] && [ "$$(sam_pyversion)" = 3.14 ]; then \
+			spec="$$$$src $$(SAM_PYMONGO_PY314)"; \
+			echo "build-$(1): no PyMongo that speaks to DocumentDB 3.6/4.0 has Python 3.14 wheels; installing $$(SAM_PYMONGO_PY314) (DocumentDB 5.0 and 8.0 only)" >&2; \
+		fi; \
 		if ! $$(SAM_PIP_PYTHON) -m pip install --disable-pip-version-check --no-warn-conflicts \
 			--no-compile --target "$$$$cache.tmp" \
 			--only-binary=:all: --implementation cp --python-version $$(sam_pyversion) \
 			--platform manylinux_2_28_$$(sam_machine) --platform manylinux2014_$$(sam_machine) \
-			"$$$$src[$(2)]" >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; rm -rf "$$$$cache.tmp"; exit 1; fi; \
+			$$$$spec >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; rm -rf "$$$$cache.tmp"; exit 1; fi; \
 		test -d "$$$$cache.tmp/rotation"; \
 		rm -rf "$$$$cache.tmp/bin"; \
 		if [ "$$(SAM_COMPILE)" != 1 ]; then :; \
