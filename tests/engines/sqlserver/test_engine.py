@@ -29,7 +29,7 @@ from rotation.engines.sqlserver import (
     alternating_users_handler,
     single_user_handler,
 )
-from rotation.engines.sqlserver.statements import permission_statement
+from rotation.engines.sqlserver.permissions import permission_statement
 from rotation.local import driver
 from rotation.testing.conformance import Scenario, unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
@@ -113,33 +113,35 @@ def test_hostile_values_survive_quoting(
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ((0, "CREATE TABLE", "G", None, None, None, None), ["GRANT", "CREATE", "TABLE", "TO"]),
-        ((3, "SELECT", "W", "s]'", None, None, None),
+        ((0, "DATABASE", "CREATE TABLE", "G", None, None, None, None),
+         ["GRANT", "CREATE", "TABLE", "TO"]),
+        ((3, "SCHEMA", "SELECT", "W", "s]'", None, None, None),
          ["GRANT", "SELECT", "ON", "SCHEMA", "::", ("id", "s]'"), "TO"]),
-        ((1, "DELETE", "D", "s%", "t;", None, None),
+        ((1, "OBJECT_OR_COLUMN", "DELETE", "D", "s%", "t;", None, None),
          ["DENY", "DELETE", "ON", "OBJECT", "::", ("id", "s%"), ".", ("id", "t;"), "TO"]),
-        ((1, "UPDATE", "G", "s", "t", "c]", None),
+        ((1, "OBJECT_OR_COLUMN", "UPDATE", "G", "s", "t", "c]", None),
          ["GRANT", "UPDATE", "ON", "OBJECT", "::", ("id", "s"), ".", ("id", "t"),
           "(", ("id", "c]"), ")", "TO"]),
-        ((4, "VIEW DEFINITION", "G", None, "r 1", None, "R"),
+        ((4, "DATABASE_PRINCIPAL", "VIEW DEFINITION", "G", None, "r 1", None, "R"),
          ["GRANT", "VIEW", "DEFINITION", "ON", "ROLE", "::", ("id", "r 1"), "TO"]),
-        ((4, "IMPERSONATE", "G", None, "u", None, "S"),
+        ((4, "DATABASE_PRINCIPAL", "IMPERSONATE", "G", None, "u", None, "S"),
          ["GRANT", "IMPERSONATE", "ON", "USER", "::", ("id", "u"), "TO"]),
-        ((6, "EXECUTE", "G", "dbo", "ty'pe", None, None),
+        ((6, "TYPE", "EXECUTE", "G", "dbo", "ty'pe", None, None),
          ["GRANT", "EXECUTE", "ON", "TYPE", "::", ("id", "dbo"), ".", ("id", "ty'pe"), "TO"]),
     ],
 )  # fmt: skip
 def test_permission_replay(row: tuple[Any, ...], expected: list[Any]) -> None:
     tokens = assembled(permission_statement(row, "cl]one'"))
-    tail = ["WITH", "GRANT", "OPTION"] if row[2] == "W" else []
+    tail = ["WITH", "GRANT", "OPTION"] if row[3] == "W" else []
     assert tokens == [*expected, ("id", "cl]one'"), *tail]
 
 
 def test_permission_replay_refuses_what_it_cannot_render() -> None:
-    with pytest.raises(UserManagementError, match="class 5"):
-        permission_statement((5, "EXECUTE", "G", None, "asm", None, None), "c")
+    with pytest.raises(UserManagementError, match="DATABASE_SCOPED_CREDENTIAL"):
+        permission_statement((32, "DATABASE_SCOPED_CREDENTIAL", "CONTROL", "G", None, "cred",
+                              None, None), "c")  # fmt: skip
     with pytest.raises(UserManagementError, match="permission name"):
-        permission_statement((0, "SELECT; DROP", "G", None, None, None, None), "c")
+        permission_statement((0, "DATABASE", "SELECT; DROP", "G", None, None, None, None), "c")
 
 
 def test_names_and_passwords_over_128_characters_are_refused(handler: SQLServerHandler) -> None:
@@ -222,7 +224,7 @@ def test_contained_database_uses_alter_user_and_create_user_with_password(
 
 
 def test_alternating_clone_statement_order(backend: SQLServerBackend, client: Any) -> None:
-    """Login, password, user, roles, then permissions: a crash leaves a prefix of this list."""
+    """Login, password, user, roles, permissions, then server roles and server permissions."""
     scenario = Scenario(backend, client, unique_name()).with_admin()
     try:
         mark = len(backend.model.statements)
@@ -232,7 +234,8 @@ def test_alternating_clone_statement_order(backend: SQLServerBackend, client: An
         ]
         assert heads == ["CREATE LOGIN", "ALTER LOGIN", "CREATE USER", "ALTER ROLE", "ALTER ROLE",
                          "GRANT CREATE", "DENY DELETE", "GRANT INSERT", "GRANT UPDATE",
-                         "GRANT SELECT", "GRANT VIEW"]  # fmt: skip
+                         "GRANT SELECT", "GRANT VIEW", "ALTER SERVER", "ALTER SERVER",
+                         "GRANT CREATE", "DENY VIEW", "GRANT VIEW", "GRANT VIEW"]  # fmt: skip
         # A refresh of an existing clone adds nothing it already has.
         driver.rotate(scenario.handler("alternating"), client, scenario.arn)
         mark = len(backend.model.statements)
