@@ -29,7 +29,11 @@ from rotation.engines.sqlserver import (
     alternating_users_handler,
     single_user_handler,
 )
-from rotation.engines.sqlserver.permissions import permission_statement
+from rotation.engines.sqlserver.permissions import (
+    describe_permission,
+    permission_statement,
+    server_permission_statement,
+)
 from rotation.local import driver
 from rotation.testing.conformance import Scenario, unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
@@ -136,6 +140,72 @@ def test_permission_replay(row: tuple[Any, ...], expected: list[Any]) -> None:
     assert tokens == [*expected, ("id", "cl]one'"), *tail]
 
 
+# The ON <class>:: form of each securable class, as Microsoft's GRANT pages write it
+# (learn.microsoft.com/sql/t-sql/statements/grant-<class>-permissions-transact-sql).
+@pytest.mark.parametrize(
+    ("klass", "desc", "schema", "keyword"),
+    [
+        (5, "ASSEMBLY", None, ["ASSEMBLY"]),  # grant-assembly-permissions
+        (6, "TYPE", "s'", ["TYPE"]),  # grant-type-permissions: [schema.]type
+        (10, "XML_SCHEMA_COLLECTION", "s]", ["XML", "SCHEMA", "COLLECTION"]),
+        (15, "MESSAGE_TYPE", None, ["MESSAGE", "TYPE"]),  # grant-service-broker-permissions
+        (16, "SERVICE_CONTRACT", None, ["CONTRACT"]),
+        (17, "SERVICE", None, ["SERVICE"]),
+        (18, "REMOTE_SERVICE_BINDING", None, ["REMOTE", "SERVICE", "BINDING"]),
+        (19, "ROUTE", None, ["ROUTE"]),
+        (23, "FULLTEXT_CATALOG", None, ["FULLTEXT", "CATALOG"]),  # grant-full-text-permissions
+        (24, "SYMMETRIC_KEY", None, ["SYMMETRIC", "KEY"]),
+        (25, "CERTIFICATE", None, ["CERTIFICATE"]),
+        (26, "ASYMMETRIC_KEY", None, ["ASYMMETRIC", "KEY"]),
+    ],
+)
+@pytest.mark.parametrize("state", ["G", "W", "D"])
+def test_each_securable_class_has_its_grant_form(
+    klass: int, desc: str, schema: str | None, keyword: list[str], state: str
+) -> None:
+    name = "//x/Na]me's"
+    row = (klass, desc, "VIEW DEFINITION", state, schema, name, None, None)
+    verb = "DENY" if state == "D" else "GRANT"
+    qualified = [("id", schema), "."] if schema is not None else []
+    tail = ["WITH", "GRANT", "OPTION"] if state == "W" else []
+    assert assembled(permission_statement(row, "c]'")) == [
+        verb, "VIEW", "DEFINITION", "ON", *keyword, "::", *qualified, ("id", name), "TO",
+        ("id", "c]'"), *tail]  # fmt: skip
+    assert describe_permission(row, server=False).startswith(f"{verb} VIEW DEFINITION on {desc}")
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ((100, "SERVER", "VIEW SERVER STATE", "W", None, None),
+         ["GRANT", "VIEW", "SERVER", "STATE", "TO", ("id", "c'"), "WITH", "GRANT", "OPTION"]),
+        ((100, "SERVER", "VIEW ANY DATABASE", "D", None, None),
+         ["DENY", "VIEW", "ANY", "DATABASE", "TO", ("id", "c'")]),
+        ((101, "SERVER_PRINCIPAL", "IMPERSONATE", "G", "l]x", "S"),
+         ["GRANT", "IMPERSONATE", "ON", "LOGIN", "::", ("id", "l]x"), "TO", ("id", "c'")]),
+        ((101, "SERVER_PRINCIPAL", "VIEW DEFINITION", "G", "r x", "R"),
+         ["GRANT", "VIEW", "DEFINITION", "ON", "SERVER", "ROLE", "::", ("id", "r x"), "TO",
+          ("id", "c'")]),
+        ((105, "ENDPOINT", "CONNECT", "G", "TSQL Default TCP", None),
+         ["GRANT", "CONNECT", "ON", "ENDPOINT", "::", ("id", "TSQL Default TCP"), "TO",
+          ("id", "c'")]),
+    ],
+)  # fmt: skip
+def test_server_permission_replay(row: tuple[Any, ...], expected: list[Any]) -> None:
+    """grant-server-permissions, grant-server-principal-permissions, grant-endpoint-permissions."""
+    assert assembled(server_permission_statement(row, "c'")) == expected
+
+
+def test_server_permission_replay_refuses_unknown_classes_and_hidden_names() -> None:
+    with pytest.raises(UserManagementError, match=r"AVAILABILITY_GROUP \(108\)"):
+        server_permission_statement((108, "AVAILABILITY_GROUP", "CONNECT", "G", "ag", None), "c")
+    # A name the admin cannot see comes back NULL; QUOTENAME(NULL) would make EXEC do nothing.
+    with pytest.raises(UserManagementError, match="not visible"):
+        server_permission_statement((101, "SERVER_PRINCIPAL", "CONTROL", "G", None, None), "c")
+    with pytest.raises(UserManagementError, match="not visible"):
+        permission_statement((25, "CERTIFICATE", "CONTROL", "G", None, None, None, None), "c")
+
+
 def test_permission_replay_refuses_what_it_cannot_render() -> None:
     with pytest.raises(UserManagementError, match="DATABASE_SCOPED_CREDENTIAL"):
         permission_statement((32, "DATABASE_SCOPED_CREDENTIAL", "CONTROL", "G", None, "cred",
@@ -155,8 +225,10 @@ def test_names_and_passwords_over_128_characters_are_refused(handler: SQLServerH
 
 def test_catalog_queries_bind_names(handler: SQLServerHandler) -> None:
     for render in (handler.contained_user_statement, handler.login_exists_statement,
-                   handler.database_user_statement, handler.roles_statement,
-                   handler.permissions_statement):  # fmt: skip
+                   handler.database_user_statement, handler.login_user_statement,
+                   handler.roles_statement, handler.permissions_statement,
+                   handler.server_roles_statement, handler.server_permissions_statement,
+                   handler.server_role_admin_statement):  # fmt: skip
         statement = render("o'brien%")
         assert statement.params == ("o'brien%",)
         assert "o'brien" not in statement.sql
