@@ -18,17 +18,9 @@ from rotation.core.staging import AWSCURRENT, AWSPENDING
 from rotation.local import driver
 from rotation.testing.conformance import Scenario, unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
+from tests.engines.sqlserver.conftest import RDS_MASTER_PERMISSIONS, RDS_MASTER_ROLES
 from tests.engines.sqlserver.model import SECURABLES, SQLServerModel, tokenize
 
-# The admin of RDS for SQL Server: these server permissions, processadmin and setupadmin, no
-# sysadmin (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html).
-# Whether it holds them WITH GRANT OPTION is not documented: modelled without.
-RDS_MASTER_PERMISSIONS = (
-    "ADMINISTER BULK OPERATIONS", "ALTER ANY CONNECTION", "ALTER ANY CREDENTIAL",
-    "ALTER ANY EVENT SESSION", "ALTER ANY LINKED SERVER", "ALTER ANY LOGIN",
-    "ALTER ANY SERVER AUDIT", "ALTER ANY SERVER ROLE", "ALTER SERVER STATE", "ALTER TRACE",
-    "CREATE ANY DATABASE", "VIEW ANY DATABASE", "VIEW ANY DEFINITION", "VIEW SERVER STATE",
-)  # fmt: skip
 RDS_PASSWORD = "Rds'master%pw-1"
 
 
@@ -54,8 +46,7 @@ def rds_admin(backend: SQLServerBackend) -> Iterator[str]:
     """Provide a login shaped like the RDS master user, db_owner of appdb."""
     model = backend.model
     name = unique_name("rdsadmin")
-    model.add_login(name, RDS_PASSWORD, server=RDS_MASTER_PERMISSIONS,
-                    roles=("processadmin", "setupadmin"))  # fmt: skip
+    model.add_login(name, RDS_PASSWORD, server=RDS_MASTER_PERMISSIONS, roles=RDS_MASTER_ROLES)
     model.map_user("appdb", name, name, schema="dbo")
     model.databases["appdb"].roles["db_owner"].add(name)
     yield name
@@ -213,19 +204,25 @@ def impostor(backend: SQLServerBackend) -> Iterator[tuple[str, str]]:
         model.drop_user(name)
 
 
+def alternating_secret(backend: SQLServerBackend, client: Any, login: str) -> tuple[Any, str]:
+    """Store the fixture login's secret with the admin's as masterarn; return handler and ARN."""
+    base = {"engine": "sqlserver", **backend.connection_fields()}
+    admin = {**base, "username": "admin", "password": backend.admin_password}
+    admin_arn = client.create_secret(Name=f"a/{login}", SecretString=json.dumps(admin))["ARN"]
+    value = {**base, "username": login, "password": "Login'pw%1", "masterarn": admin_arn}
+    arn = client.create_secret(Name=f"u/{login}", SecretString=json.dumps(value))["ARN"]
+    handler = SQLServerBackend.handler_class(
+        strategy="alternating", settings=backend.settings(), client=client
+    )
+    return handler, arn
+
+
 def test_the_database_user_is_found_by_sid_not_by_name(
     backend: SQLServerBackend, client: Any, impostor: tuple[str, str]
 ) -> None:
     login, user = impostor
     model = backend.model
-    base = {"engine": "sqlserver", **backend.connection_fields()}
-    admin = client.create_secret(Name=f"a/{login}", SecretString=json.dumps(
-        {**base, "username": "admin", "password": backend.admin_password}))["ARN"]  # fmt: skip
-    value = {**base, "username": login, "password": "Login'pw%1", "masterarn": admin}
-    arn = client.create_secret(Name=f"u/{login}", SecretString=json.dumps(value))["ARN"]
-    handler = SQLServerBackend.handler_class(
-        strategy="alternating", settings=backend.settings(), client=client
-    )
+    handler, arn = alternating_secret(backend, client, login)
     with model.lock:
         impostor_before = model.databases["appdb"].rows(login)
     driver.rotate(handler, client, arn)
@@ -250,14 +247,7 @@ def test_a_principal_holding_the_clone_users_name_is_not_taken_over(
     squatter = unique_name("sq")
     model.add_login(squatter, "Sq'pw%1")
     model.map_user("appdb", f"{user}_clone", squatter)
-    base = {"engine": "sqlserver", **backend.connection_fields()}
-    admin = client.create_secret(Name=f"a/{login}", SecretString=json.dumps(
-        {**base, "username": "admin", "password": backend.admin_password}))["ARN"]  # fmt: skip
-    value = {**base, "username": login, "password": "Login'pw%1", "masterarn": admin}
-    arn = client.create_secret(Name=f"u/{login}", SecretString=json.dumps(value))["ARN"]
-    handler = SQLServerBackend.handler_class(
-        strategy="alternating", settings=backend.settings(), client=client
-    )
+    handler, arn = alternating_secret(backend, client, login)
     try:
         mark = len(model.statements)
         with pytest.raises(UserManagementError, match="already exists and is not the user"):

@@ -16,6 +16,7 @@ from rotation.core.database import Finding
 from rotation.engines.sqlserver import SQLServerHandler
 from rotation.testing.conformance import unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
+from tests.engines.sqlserver.conftest import RDS_MASTER_PERMISSIONS, RDS_MASTER_ROLES
 from tests.engines.sqlserver.model import ADMIN
 
 REGION = "us-east-1"
@@ -135,14 +136,6 @@ ADMIN_CHECKS = ["privileges: ALTER ANY LOGIN", "privileges: VIEW ANY DEFINITION"
                 "privileges: ALTER ANY USER", "privileges: role membership",
                 "privileges: server roles", "privileges: server permissions",
                 "user exists"]  # fmt: skip
-# The admin of RDS for SQL Server: these server permissions, processadmin and setupadmin, no
-# sysadmin (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html).
-# Whether it holds them WITH GRANT OPTION is not documented: modelled without.
-RDS_MASTER = ("ADMINISTER BULK OPERATIONS", "ALTER ANY CONNECTION", "ALTER ANY CREDENTIAL",
-              "ALTER ANY EVENT SESSION", "ALTER ANY LINKED SERVER", "ALTER ANY LOGIN",
-              "ALTER ANY SERVER AUDIT", "ALTER ANY SERVER ROLE", "ALTER SERVER STATE",
-              "ALTER TRACE", "CREATE ANY DATABASE", "VIEW ANY DATABASE", "VIEW ANY DEFINITION",
-              "VIEW SERVER STATE")  # fmt: skip
 
 
 def test_the_admin_passes_every_check(setup: Setup) -> None:
@@ -184,8 +177,8 @@ def test_a_weak_admin_is_told_what_is_missing(setup: Setup) -> None:
 def test_an_rds_like_admin_is_told_which_server_rights_it_cannot_copy(setup: Setup) -> None:
     """No sysadmin: DENY needs CONTROL SERVER, GRANT needs the permission WITH GRANT OPTION,
     and only members of a fixed server role may add members to it."""
-    admin = setup.login(server=RDS_MASTER, roles=("db_owner",),
-                        server_roles=("processadmin", "setupadmin"))  # fmt: skip
+    admin = setup.login(server=RDS_MASTER_PERMISSIONS, roles=("db_owner",),
+                        server_roles=RDS_MASTER_ROLES)  # fmt: skip
     found = setup.findings(admin, setup.user, admin=True)
     assert found["privileges: server roles"].ok, (
         found
