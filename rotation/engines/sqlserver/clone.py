@@ -149,15 +149,24 @@ class SQLServerClone(SQLServerStatements):
     def _plan_database_rights(self, conn: Connection, original: str, part: DatabasePart) -> None:
         part.roles = [str(row[0]) for row in self.execute(conn, self.roles_statement(original))]
         rows = self.execute(conn, self.permissions_statement(original))
-        part.permissions = _replays(rows, lambda row: permission_statement(row, part.clone_user),
-                                    server=False)  # fmt: skip
+        held = []
+        if part.clone_user_exists:
+            held = self.execute(conn, self.permissions_statement(part.clone_user))
+
+        def render(row: tuple[Any, ...]) -> Statement:
+            return permission_statement(row, part.clone_user)
+
+        part.permissions = _replays(rows, held, render, server=False)
 
     def _server_part(self, conn: Connection, clone: str, template: str) -> ServerPart:
         roles = self.execute(conn, self.server_roles_statement(template))
         rows = self.execute(conn, self.server_permissions_statement(template))
-        return ServerPart([str(row[0]) for row in roles],
-                          _replays(rows, lambda row: server_permission_statement(row, clone),
-                                   server=True))  # fmt: skip
+        held = self.execute(conn, self.server_permissions_statement(clone))
+
+        def render(row: tuple[Any, ...]) -> Statement:
+            return server_permission_statement(row, clone)
+
+        return ServerPart([str(row[0]) for row in roles], _replays(rows, held, render, server=True))
 
     # -- changing the clone ---------------------------------------------------------------
 
@@ -217,8 +226,18 @@ class SQLServerClone(SQLServerStatements):
 
 
 def _replays(
-    rows: list[tuple[Any, ...]], render: Callable[[tuple[Any, ...]], Statement], *, server: bool
+    rows: list[tuple[Any, ...]],
+    held: list[tuple[Any, ...]],
+    render: Callable[[tuple[Any, ...]], Statement],
+    *,
+    server: bool,
 ) -> list[Replay]:
-    """Render every permission row of the original; any row that cannot be copied raises."""
+    """Render each permission row of the original that the clone does not hold yet.
+
+    Raises:
+        UserManagementError: A row cannot be rendered (its class has no GRANT form, or a name
+            is not visible); one the clone already holds, say given by hand, is not rendered.
+    """
+    have = {tuple(row) for row in held}
     return [Replay(tuple(row), render(tuple(row)), describe_permission(tuple(row), server=server))
-            for row in rows]  # fmt: skip
+            for row in rows if tuple(row) not in have]  # fmt: skip

@@ -87,8 +87,9 @@ def _name(value: Any, class_desc: Any) -> Name:
 def _unsupported(klass: Any, class_desc: Any, scope: str) -> UserManagementError:
     return UserManagementError(
         f"cannot copy the original's {scope} permissions on securable class "
-        f"{str(class_desc).strip()} ({klass}): this engine has no GRANT form for it; grant it "
-        "to the clone by hand or remove it from the original"
+        f"{str(class_desc).strip()} ({klass}): this engine has no GRANT form for it; give it "
+        "to the clone yourself (create the clone's login first if it does not exist) or remove "
+        "it from the original"
     )
 
 

@@ -313,10 +313,13 @@ def test_every_extra_securable_class_is_replayed(backend: SQLServerBackend, clie
 def test_an_unknown_class_is_refused_naming_it_and_a_retry_completes(
     backend: SQLServerBackend, client: Any, database: str, scope: str, desc: str
 ) -> None:
-    """Refused before the first change; once the grant is gone, the same token completes."""
+    """Refused before the first change. Once the operator acts, the same token completes: the
+    database grant is removed from the original; the server one is given to a clone login the
+    operator creates (the engine then only resets its password and adds the rest)."""
     model = backend.model
     where = SQLServerBackend(backend.server, backend.ca_file, backend.admin_password, database)
     scenario = Scenario(where, client, unique_name()).with_admin()
+    clone = scenario.username + "_clone"
     with model.lock:
         if scope == "database":
             key = (32, "CONTROL", None, "cred", None)
@@ -328,18 +331,18 @@ def test_an_unknown_class_is_refused_naming_it_and_a_retry_completes(
         mark = len(model.statements)
         with pytest.raises(UserManagementError) as info:
             driver.rotate(scenario.handler("alternating"), client, scenario.arn, token=token)
-        assert desc in str(info.value)
-        assert f"{scope} permissions" in str(info.value)
+        assert f"{scope} permissions on securable class {desc}" in str(info.value)
         assert model.statements[mark:] == []
-        assert scenario.username + "_clone" not in model.logins
-        with model.lock:  # the operator removes the grant; the service retries the same token
+        assert clone not in model.logins
+        with model.lock:
             if scope == "database":
                 del model.databases[database].permissions[scenario.username][key]
             else:
-                del model.server_permissions[scenario.username][(108, "CONNECT", "ag1")]
+                model.add_login(clone, "Made'by%hand-1")
+                model.server_permissions[clone][(108, "CONNECT", "ag1")] = "G"
         driver.rotate(scenario.handler("alternating"), client, scenario.arn, token=token)
         assert AWSCURRENT in scenario.labels()[token]
-        clone = scenario.username + "_clone"
+        assert where.can_login(clone, scenario.value(AWSCURRENT)["password"])
         assert where.privileges(clone) == where.privileges(scenario.username)
     finally:
         scenario.cleanup()
