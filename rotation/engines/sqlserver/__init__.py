@@ -9,10 +9,12 @@
 :statements: single user: ``ALTER LOGIN <login> WITH PASSWORD = <new> OLD_PASSWORD = <old>``,
     where ``<old>`` is the password that logged in; in a contained database ``ALTER USER``
     instead. Alternating users, as the admin: ``CREATE LOGIN`` if missing, ``ALTER LOGIN ...
-    WITH PASSWORD``, ``CREATE USER ... FOR LOGIN`` if missing (contained: ``CREATE USER ... WITH
-    PASSWORD`` / ``ALTER USER``), then each database role membership (``ALTER ROLE ... ADD
-    MEMBER``) and each ``GRANT``/``DENY`` of the original that the clone lacks, read from
-    ``sys.database_role_members`` and ``sys.database_permissions``; ``SELECT 1``.
+    WITH PASSWORD``; where the original login has a database user (found by SID; in master
+    ordinary logins have none) ``CREATE USER <user>_clone FOR LOGIN`` and each database role
+    membership and ``GRANT``/``DENY`` it lacks; then, after ``USE master``, each server role
+    membership (``ALTER SERVER ROLE ... ADD MEMBER``) and server permission it lacks. Contained
+    database: ``CREATE USER ... WITH PASSWORD`` / ``ALTER USER``, roles and permissions.
+    ``SELECT 1``.
 
 DDL takes no variables, so names and passwords reach the statement through the server: each
 change is a batch ``DECLARE @sql nvarchar(max) = N'ALTER LOGIN ' + QUOTENAME(%s) + ...; EXEC
@@ -26,9 +28,10 @@ For each TLS connection we therefore point ``FREETDSCONF`` at a generated file w
 ``[global]`` section sets ``ca file`` (the configured CA file, or ``system``) and ``check
 certificate hostname = yes``, so the chain and the host name are both checked.
 
-Modules: :mod:`.handler` (connections, primitives), :mod:`.statements` (pure rendering),
-:mod:`.preflight` (read-only hooks of ``rotation check``), :mod:`.freetds` (FreeTDS's
-certificate configuration and error numbers).
+Modules: :mod:`.handler` (connections, primitives), :mod:`.clone` (the alternating-users
+clone), :mod:`.statements` (pure rendering), :mod:`.permissions` (pure GRANT/DENY replay per
+securable class), :mod:`.preflight` (read-only hooks of ``rotation check``), :mod:`.freetds`
+(FreeTDS's certificate configuration and error numbers).
 """
 
 from __future__ import annotations

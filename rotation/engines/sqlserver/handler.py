@@ -5,15 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.errors import UserManagementError
 from rotation.engines.dbapi import DBAPIHandler
+from rotation.engines.sqlserver.clone import SQLServerClone
 from rotation.engines.sqlserver.freetds import first_line, number_and_text, verifying_ca
 from rotation.engines.sqlserver.preflight import SQLServerPreflight
-from rotation.engines.sqlserver.statements import (
-    SYSNAME_LENGTH,
-    SQLServerStatements,
-    permission_statement,
-)
+from rotation.engines.sqlserver.statements import SYSNAME_LENGTH, SQLServerStatements
 
 if TYPE_CHECKING:
     from pymssql import Connection
@@ -26,7 +22,9 @@ else:
 LOGIN_FAILED = 18456
 
 
-class SQLServerHandler(SQLServerPreflight, SQLServerStatements, DBAPIHandler[Connection]):
+class SQLServerHandler(
+    SQLServerPreflight, SQLServerClone, SQLServerStatements, DBAPIHandler[Connection]
+):
     """Rotate SQL Server logins and contained database users."""
 
     engine = "sqlserver"
@@ -106,38 +104,6 @@ class SQLServerHandler(SQLServerPreflight, SQLServerStatements, DBAPIHandler[Con
     def user_exists(self, conn: Connection, username: str) -> bool:
         """Tell whether a user exists in the connected database."""
         return bool(self.execute(conn, self.database_user_statement(username)))
-
-    def create_user_like(
-        self, conn: Connection, username: str, template: str, password: str
-    ) -> None:
-        """Create or refresh the clone, then add the roles and permissions it lacks.
-
-        Order: login, password, database user, roles, permissions. Each step is skipped when
-        already done and nothing is revoked, so a re-run after a crash completes the clone.
-        """
-        template_user = self.execute(conn, self.database_user_statement(template))
-        if not template_user:
-            raise UserManagementError(f"user {template!r} does not exist in the database")
-        schema = template_user[0][0]
-        if self._is_contained(conn, template):
-            if self.user_exists(conn, username):
-                self.execute(conn, self.set_password_statement(username, password, contained=True))
-            else:
-                self.execute(conn, self.create_user_statement(username, schema, password))
-        else:
-            if not self.execute(conn, self.login_exists_statement(username))[0][0]:
-                self.execute(conn, self.create_login_statement(username, password))
-            self.execute(conn, self.set_password_statement(username, password, contained=False))
-            if not self.user_exists(conn, username):
-                self.execute(conn, self.create_user_statement(username, schema))
-        have = {row[0] for row in self.execute(conn, self.roles_statement(username))}
-        for (role,) in self.execute(conn, self.roles_statement(template)):
-            if role not in have:
-                self.execute(conn, self.add_role_member_statement(role, username))
-        granted = set(self.execute(conn, self.permissions_statement(username)))
-        for row in self.execute(conn, self.permissions_statement(template)):
-            if tuple(row) not in granted:
-                self.execute(conn, permission_statement(tuple(row), username))
 
     def _is_contained(self, conn: Connection, username: str) -> bool:
         return bool(self.execute(conn, self.contained_user_statement(username))[0][0])

@@ -41,8 +41,9 @@ class SQLServerBackend:
         return Settings(tls_ca_file=self.ca_file, connect_timeout=5)
 
     def connection_fields(self) -> dict[str, Any]:
-        return {"host": "127.0.0.1", "port": self.server.port, "dbname": self.database,
-                "ssl": True}  # fmt: skip
+        fields = {"host": "127.0.0.1", "port": self.server.port, "ssl": True}
+        # Secrets that RDS creates name no database: the engine's default, master, applies.
+        return fields if self.database == "master" else {**fields, "dbname": self.database}
 
     def admin_login(self) -> tuple[str, str]:
         return ADMIN, self.admin_password

@@ -14,6 +14,17 @@ from tests.engines.sqlserver.model import SQLServerModel
 from tests.engines.sqlserver.server import TDSServer
 
 ADMIN_PASSWORD = "Admin'pass%word-1"
+# The server permissions of the RDS for SQL Server master user; it is also a member of
+# processadmin and setupadmin, not of sysadmin
+# (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html). Whether it
+# holds them WITH GRANT OPTION is not documented: the tests give them without.
+RDS_MASTER_PERMISSIONS = (
+    "ADMINISTER BULK OPERATIONS", "ALTER ANY CONNECTION", "ALTER ANY CREDENTIAL",
+    "ALTER ANY EVENT SESSION", "ALTER ANY LINKED SERVER", "ALTER ANY LOGIN",
+    "ALTER ANY SERVER AUDIT", "ALTER ANY SERVER ROLE", "ALTER SERVER STATE", "ALTER TRACE",
+    "CREATE ANY DATABASE", "VIEW ANY DATABASE", "VIEW ANY DEFINITION", "VIEW SERVER STATE",
+)  # fmt: skip
+RDS_MASTER_ROLES = ("processadmin", "setupadmin")
 
 
 def certificate_for(ca: trustme.CA, *names: str) -> Certificate:

@@ -1,4 +1,5 @@
-"""The conformance suite against the TDS test server: login databases and contained databases."""
+"""The conformance suite against the TDS test server: a user database, master (secrets without
+``dbname``, as RDS writes them) and a contained database."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ class TestSQLServerContained(EngineConformance):
     def backend(cls, backend: SQLServerBackend) -> SQLServerBackend:
         return SQLServerBackend(backend.server, backend.ca_file, backend.admin_password,
                                 "containeddb")  # fmt: skip
+
+
+class TestSQLServerMaster(EngineConformance):
+    """Logins without a database user: alternating users clones the login and its server rights."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls, backend: SQLServerBackend) -> SQLServerBackend:
+        return SQLServerBackend(backend.server, backend.ca_file, backend.admin_password, "master")

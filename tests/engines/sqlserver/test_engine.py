@@ -29,7 +29,11 @@ from rotation.engines.sqlserver import (
     alternating_users_handler,
     single_user_handler,
 )
-from rotation.engines.sqlserver.statements import permission_statement
+from rotation.engines.sqlserver.permissions import (
+    describe_permission,
+    permission_statement,
+    server_permission_statement,
+)
 from rotation.local import driver
 from rotation.testing.conformance import Scenario, unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
@@ -113,33 +117,101 @@ def test_hostile_values_survive_quoting(
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ((0, "CREATE TABLE", "G", None, None, None, None), ["GRANT", "CREATE", "TABLE", "TO"]),
-        ((3, "SELECT", "W", "s]'", None, None, None),
+        ((0, "DATABASE", "CREATE TABLE", "G", None, None, None, None),
+         ["GRANT", "CREATE", "TABLE", "TO"]),
+        ((3, "SCHEMA", "SELECT", "W", "s]'", None, None, None),
          ["GRANT", "SELECT", "ON", "SCHEMA", "::", ("id", "s]'"), "TO"]),
-        ((1, "DELETE", "D", "s%", "t;", None, None),
+        ((1, "OBJECT_OR_COLUMN", "DELETE", "D", "s%", "t;", None, None),
          ["DENY", "DELETE", "ON", "OBJECT", "::", ("id", "s%"), ".", ("id", "t;"), "TO"]),
-        ((1, "UPDATE", "G", "s", "t", "c]", None),
+        ((1, "OBJECT_OR_COLUMN", "UPDATE", "G", "s", "t", "c]", None),
          ["GRANT", "UPDATE", "ON", "OBJECT", "::", ("id", "s"), ".", ("id", "t"),
           "(", ("id", "c]"), ")", "TO"]),
-        ((4, "VIEW DEFINITION", "G", None, "r 1", None, "R"),
+        ((4, "DATABASE_PRINCIPAL", "VIEW DEFINITION", "G", None, "r 1", None, "R"),
          ["GRANT", "VIEW", "DEFINITION", "ON", "ROLE", "::", ("id", "r 1"), "TO"]),
-        ((4, "IMPERSONATE", "G", None, "u", None, "S"),
+        ((4, "DATABASE_PRINCIPAL", "IMPERSONATE", "G", None, "u", None, "S"),
          ["GRANT", "IMPERSONATE", "ON", "USER", "::", ("id", "u"), "TO"]),
-        ((6, "EXECUTE", "G", "dbo", "ty'pe", None, None),
+        ((6, "TYPE", "EXECUTE", "G", "dbo", "ty'pe", None, None),
          ["GRANT", "EXECUTE", "ON", "TYPE", "::", ("id", "dbo"), ".", ("id", "ty'pe"), "TO"]),
     ],
 )  # fmt: skip
 def test_permission_replay(row: tuple[Any, ...], expected: list[Any]) -> None:
     tokens = assembled(permission_statement(row, "cl]one'"))
-    tail = ["WITH", "GRANT", "OPTION"] if row[2] == "W" else []
+    tail = ["WITH", "GRANT", "OPTION"] if row[3] == "W" else []
     assert tokens == [*expected, ("id", "cl]one'"), *tail]
 
 
+# The ON <class>:: form of each securable class, as Microsoft's GRANT pages write it
+# (learn.microsoft.com/sql/t-sql/statements/grant-<class>-permissions-transact-sql).
+@pytest.mark.parametrize(
+    ("klass", "desc", "schema", "keyword"),
+    [
+        (5, "ASSEMBLY", None, ["ASSEMBLY"]),  # grant-assembly-permissions
+        (6, "TYPE", "s'", ["TYPE"]),  # grant-type-permissions: [schema.]type
+        (10, "XML_SCHEMA_COLLECTION", "s]", ["XML", "SCHEMA", "COLLECTION"]),
+        (15, "MESSAGE_TYPE", None, ["MESSAGE", "TYPE"]),  # grant-service-broker-permissions
+        (16, "SERVICE_CONTRACT", None, ["CONTRACT"]),
+        (17, "SERVICE", None, ["SERVICE"]),
+        (18, "REMOTE_SERVICE_BINDING", None, ["REMOTE", "SERVICE", "BINDING"]),
+        (19, "ROUTE", None, ["ROUTE"]),
+        (23, "FULLTEXT_CATALOG", None, ["FULLTEXT", "CATALOG"]),  # grant-full-text-permissions
+        (24, "SYMMETRIC_KEY", None, ["SYMMETRIC", "KEY"]),
+        (25, "CERTIFICATE", None, ["CERTIFICATE"]),
+        (26, "ASYMMETRIC_KEY", None, ["ASYMMETRIC", "KEY"]),
+    ],
+)
+@pytest.mark.parametrize("state", ["G", "W", "D"])
+def test_each_securable_class_has_its_grant_form(
+    klass: int, desc: str, schema: str | None, keyword: list[str], state: str
+) -> None:
+    name = "//x/Na]me's"
+    row = (klass, desc, "VIEW DEFINITION", state, schema, name, None, None)
+    verb = "DENY" if state == "D" else "GRANT"
+    qualified = [("id", schema), "."] if schema is not None else []
+    tail = ["WITH", "GRANT", "OPTION"] if state == "W" else []
+    assert assembled(permission_statement(row, "c]'")) == [
+        verb, "VIEW", "DEFINITION", "ON", *keyword, "::", *qualified, ("id", name), "TO",
+        ("id", "c]'"), *tail]  # fmt: skip
+    assert describe_permission(row, server=False).startswith(f"{verb} VIEW DEFINITION on {desc}")
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ((100, "SERVER", "VIEW SERVER STATE", "W", None, None),
+         ["GRANT", "VIEW", "SERVER", "STATE", "TO", ("id", "c'"), "WITH", "GRANT", "OPTION"]),
+        ((100, "SERVER", "VIEW ANY DATABASE", "D", None, None),
+         ["DENY", "VIEW", "ANY", "DATABASE", "TO", ("id", "c'")]),
+        ((101, "SERVER_PRINCIPAL", "IMPERSONATE", "G", "l]x", "S"),
+         ["GRANT", "IMPERSONATE", "ON", "LOGIN", "::", ("id", "l]x"), "TO", ("id", "c'")]),
+        ((101, "SERVER_PRINCIPAL", "VIEW DEFINITION", "G", "r x", "R"),
+         ["GRANT", "VIEW", "DEFINITION", "ON", "SERVER", "ROLE", "::", ("id", "r x"), "TO",
+          ("id", "c'")]),
+        ((105, "ENDPOINT", "CONNECT", "G", "TSQL Default TCP", None),
+         ["GRANT", "CONNECT", "ON", "ENDPOINT", "::", ("id", "TSQL Default TCP"), "TO",
+          ("id", "c'")]),
+    ],
+)  # fmt: skip
+def test_server_permission_replay(row: tuple[Any, ...], expected: list[Any]) -> None:
+    """grant-server-permissions, grant-server-principal-permissions, grant-endpoint-permissions."""
+    assert assembled(server_permission_statement(row, "c'")) == expected
+
+
+def test_server_permission_replay_refuses_unknown_classes_and_hidden_names() -> None:
+    with pytest.raises(UserManagementError, match=r"AVAILABILITY_GROUP \(108\)"):
+        server_permission_statement((108, "AVAILABILITY_GROUP", "CONNECT", "G", "ag", None), "c")
+    # A name the admin cannot see comes back NULL; QUOTENAME(NULL) would make EXEC do nothing.
+    with pytest.raises(UserManagementError, match="not visible"):
+        server_permission_statement((101, "SERVER_PRINCIPAL", "CONTROL", "G", None, None), "c")
+    with pytest.raises(UserManagementError, match="not visible"):
+        permission_statement((25, "CERTIFICATE", "CONTROL", "G", None, None, None, None), "c")
+
+
 def test_permission_replay_refuses_what_it_cannot_render() -> None:
-    with pytest.raises(UserManagementError, match="class 5"):
-        permission_statement((5, "EXECUTE", "G", None, "asm", None, None), "c")
+    with pytest.raises(UserManagementError, match="DATABASE_SCOPED_CREDENTIAL"):
+        permission_statement((32, "DATABASE_SCOPED_CREDENTIAL", "CONTROL", "G", None, "cred",
+                              None, None), "c")  # fmt: skip
     with pytest.raises(UserManagementError, match="permission name"):
-        permission_statement((0, "SELECT; DROP", "G", None, None, None, None), "c")
+        permission_statement((0, "DATABASE", "SELECT; DROP", "G", None, None, None, None), "c")
 
 
 def test_names_and_passwords_over_128_characters_are_refused(handler: SQLServerHandler) -> None:
@@ -153,8 +225,10 @@ def test_names_and_passwords_over_128_characters_are_refused(handler: SQLServerH
 
 def test_catalog_queries_bind_names(handler: SQLServerHandler) -> None:
     for render in (handler.contained_user_statement, handler.login_exists_statement,
-                   handler.database_user_statement, handler.roles_statement,
-                   handler.permissions_statement):  # fmt: skip
+                   handler.database_user_statement, handler.login_user_statement,
+                   handler.roles_statement, handler.permissions_statement,
+                   handler.server_roles_statement, handler.server_permissions_statement,
+                   handler.server_role_admin_statement):  # fmt: skip
         statement = render("o'brien%")
         assert statement.params == ("o'brien%",)
         assert "o'brien" not in statement.sql
@@ -222,7 +296,7 @@ def test_contained_database_uses_alter_user_and_create_user_with_password(
 
 
 def test_alternating_clone_statement_order(backend: SQLServerBackend, client: Any) -> None:
-    """Login, password, user, roles, then permissions: a crash leaves a prefix of this list."""
+    """Login, password, user, roles, permissions, then server roles and server permissions."""
     scenario = Scenario(backend, client, unique_name()).with_admin()
     try:
         mark = len(backend.model.statements)
@@ -232,7 +306,8 @@ def test_alternating_clone_statement_order(backend: SQLServerBackend, client: An
         ]
         assert heads == ["CREATE LOGIN", "ALTER LOGIN", "CREATE USER", "ALTER ROLE", "ALTER ROLE",
                          "GRANT CREATE", "DENY DELETE", "GRANT INSERT", "GRANT UPDATE",
-                         "GRANT SELECT", "GRANT VIEW"]  # fmt: skip
+                         "GRANT SELECT", "GRANT VIEW", "ALTER SERVER", "ALTER SERVER",
+                         "GRANT CREATE", "DENY VIEW", "GRANT VIEW", "GRANT VIEW"]  # fmt: skip
         # A refresh of an existing clone adds nothing it already has.
         driver.rotate(scenario.handler("alternating"), client, scenario.arn)
         mark = len(backend.model.statements)

@@ -16,7 +16,8 @@ from rotation.core.database import Finding
 from rotation.engines.sqlserver import SQLServerHandler
 from rotation.testing.conformance import unique_name
 from tests.engines.sqlserver.backend import SQLServerBackend
-from tests.engines.sqlserver.model import ADMIN, User
+from tests.engines.sqlserver.conftest import RDS_MASTER_PERMISSIONS, RDS_MASTER_ROLES
+from tests.engines.sqlserver.model import ADMIN
 
 REGION = "us-east-1"
 PASSWORD = "App'pass%word-1"
@@ -39,20 +40,30 @@ class Setup:
         server: tuple[str, ...] = (),
         grants: tuple[str, ...] = (),
         roles: tuple[str, ...] = (),
+        server_roles: tuple[str, ...] = (),
     ) -> tuple[str, str]:
-        """Add a login with a database user, server permissions, database grants and roles."""
+        """Add a login with a database user, server permissions and roles, database grants."""
         name, password = unique_name("adm"), "Adm'in%pw-2"
         with self.model.lock:
-            self.model.logins[name] = password
-            self.model.server_permissions[name] = set(server)
+            self.model.add_login(name, password, server=server, roles=server_roles)
+            self.model.map_user(database, name, name, schema="dbo")
             db = self.model.databases[database]
-            db.users[name] = User(name, None)
-            for permission in ("CONNECT", *grants):
+            for permission in grants:
                 self.model._grant(db, name, (0, permission, None, None, None), "G")
             for role in roles:
                 db.roles[role].add(name)
         self.extra.append(name)
         return name, password
+
+    def plain_login(self, database: str = "appdb") -> str:
+        """Add a login whose user (named differently) holds database rights only."""
+        name = unique_name("plain")
+        with self.model.lock:
+            self.model.add_login(name, PASSWORD)
+            self.model.map_user(database, f"{name}_user", name)
+            self.model.databases[database].roles["db_datareader"].add(f"{name}_user")
+        self.extra.append(name)
+        return name
 
     def secret(self, login: tuple[str, str], database: str = "appdb") -> dict[str, Any]:
         return {"engine": "sqlserver", **self.backend.connection_fields(), "dbname": database,
@@ -67,7 +78,8 @@ class Setup:
         model = self.model
         with model.lock:
             return (list(model.statements), dict(model.logins),
-                    copy.deepcopy(model.databases))  # fmt: skip
+                    copy.deepcopy(model.databases), copy.deepcopy(model.server_roles),
+                    copy.deepcopy(model.server_permissions))  # fmt: skip
 
     def findings(
         self, login: tuple[str, str], username: str, *, admin: bool, database: str = "appdb"
@@ -82,7 +94,6 @@ class Setup:
     def cleanup(self) -> None:
         for name in (self.user, *self.extra):
             self.model.drop_user(name)
-            self.model.server_permissions.pop(name, None)
 
 
 @pytest.fixture
@@ -121,32 +132,82 @@ def test_single_user_login_and_contained_user_need_nothing(setup: Setup) -> None
     assert "contained database user" in found["privileges: own password"].detail
 
 
+ADMIN_CHECKS = ["privileges: ALTER ANY LOGIN", "privileges: VIEW ANY DEFINITION",
+                "privileges: ALTER ANY USER", "privileges: role membership",
+                "privileges: server roles", "privileges: server permissions",
+                "user exists"]  # fmt: skip
+
+
 def test_the_admin_passes_every_check(setup: Setup) -> None:
     found = setup.findings((ADMIN, setup.backend.admin_password), setup.user, admin=True)
-    assert list(found) == ["privileges: ALTER ANY LOGIN", "privileges: ALTER ANY USER",
-                           "privileges: role membership", "user exists"]  # fmt: skip
+    assert list(found) == ADMIN_CHECKS
     assert all(finding.ok for finding in found.values()), found
     assert "db_owner" in found["privileges: role membership"].detail
-    assert "has a login and a database user" in found["user exists"].detail
+    assert "'app_server_role'" in found["privileges: server roles"].detail
+    assert "CONTROL SERVER" in found["privileges: server permissions"].detail
+    assert f"its database user here is {setup.user!r}" in found["user exists"].detail
 
 
 def test_a_least_privileged_admin_passes(setup: Setup) -> None:
-    admin = setup.login(server=("ALTER ANY LOGIN",), grants=("ALTER ANY USER", "ALTER ANY ROLE"))
-    found = setup.findings(admin, setup.user, admin=True)
+    """For a login holding only database rights, through a user of another name."""
+    original = setup.plain_login()
+    admin = setup.login(server=("ALTER ANY LOGIN", "VIEW ANY DEFINITION"),
+                        grants=("ALTER ANY USER", "ALTER ANY ROLE"))  # fmt: skip
+    found = setup.findings(admin, original, admin=True)
     assert all(finding.ok for finding in found.values()), found
     assert "ALTER ANY ROLE held" in found["privileges: role membership"].detail
+    assert "beyond CONNECT SQL" in found["privileges: server permissions"].detail
+    assert f"its database user here is '{original}_user'" in found["user exists"].detail
 
 
 def test_a_weak_admin_is_told_what_is_missing(setup: Setup) -> None:
     admin = setup.login(grants=("ALTER ANY USER",))
     found = setup.findings(admin, "nobody", admin=True)
     failed = {name: finding.detail for name, finding in found.items() if not finding.ok}
-    assert set(failed) == {"privileges: ALTER ANY LOGIN", "privileges: role membership",
+    assert set(failed) == {"privileges: ALTER ANY LOGIN", "privileges: VIEW ANY DEFINITION",
                            "user exists"}  # fmt: skip
     assert "cannot create the clone's login" in failed["privileges: ALTER ANY LOGIN"]
-    assert "db_owner or ALTER ANY ROLE" in failed["privileges: role membership"]
-    assert "'nobody' lacks" in failed["user exists"]
-    assert found["privileges: ALTER ANY USER"].ok
+    assert "refuses to clone" in failed["privileges: VIEW ANY DEFINITION"]
+    assert "'nobody' has no login" in failed["user exists"]
+    weak = setup.findings(admin, setup.user, admin=True)
+    assert not weak["privileges: role membership"].ok
+    assert "db_owner or ALTER ANY ROLE" in weak["privileges: role membership"].detail
+
+
+def test_an_rds_like_admin_is_told_which_server_rights_it_cannot_copy(setup: Setup) -> None:
+    """No sysadmin: DENY needs CONTROL SERVER, GRANT needs the permission WITH GRANT OPTION,
+    and only members of a fixed server role may add members to it."""
+    admin = setup.login(server=RDS_MASTER_PERMISSIONS, roles=("db_owner",),
+                        server_roles=RDS_MASTER_ROLES)  # fmt: skip
+    found = setup.findings(admin, setup.user, admin=True)
+    assert found["privileges: server roles"].ok, (
+        found
+    )  # processadmin: member; user-defined: ALTER ANY SERVER ROLE
+    permissions = found["privileges: server permissions"]
+    assert not permissions.ok
+    assert "DENY VIEW ANY DATABASE on the server (needs CONTROL SERVER)" in permissions.detail
+    assert "GRANT VIEW SERVER STATE on the server (needs VIEW SERVER STATE WITH GRANT OPTION)" in (
+        permissions.detail
+    )
+    assert "VIEW DEFINITION on SERVER_PRINCIPAL" not in permissions.detail  # ALTER ANY SERVER ROLE
+    with setup.model.lock:
+        setup.model.server_roles["bulkadmin"].add(setup.user)
+    roles = setup.findings(admin, setup.user, admin=True)["privileges: server roles"]
+    assert not roles.ok
+    assert "'bulkadmin' (fixed: only its members and sysadmin may add members)" in roles.detail
+
+
+def test_in_master_the_admin_needs_no_database_user_rights(setup: Setup) -> None:
+    original = unique_name("m")
+    setup.model.create_user("master", original, PASSWORD)
+    setup.extra.append(original)
+    # sysadmin, because the original is in the fixed role processadmin: CONTROL SERVER alone
+    # may not add members to a fixed server role.
+    admin = setup.login(database="master", server_roles=("sysadmin",))
+    found = setup.findings(admin, original, admin=True, database="master")
+    assert all(finding.ok for finding in found.values()), found
+    assert "has no database user here" in found["privileges: ALTER ANY USER"].detail
+    assert "no database user here" in found["user exists"].detail
 
 
 def test_a_contained_original_needs_no_login_permission(setup: Setup) -> None:
