@@ -30,8 +30,9 @@ from rotation.core.errors import (
     UsernameTooLongError,
 )
 from rotation.core.event import RotationEvent, Step
-from rotation.core.handler import Rotation, RotationHandler
+from rotation.core.handler import RotationHandler
 from rotation.core.registry import engine_class
+from rotation.core.rotation import Rotation
 from rotation.core.secret import DatabaseSecret
 from rotation.core.strategies import AlternatingUsers, SingleUser, Strategy
 

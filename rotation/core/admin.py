@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from rotation.core.managed import DatabaseDirectory
-    from rotation.core.secret import DatabaseSecret
 
 
 @dataclass(frozen=True)
@@ -41,29 +40,26 @@ class AdminSecret:
     """
 
     arn: str
-    secret: DatabaseSecret
-    session: DatabaseSecret
+    secret: Any
+    session: Any
     managed: ManagedDatabase | None
     serves: str
 
     def describe(self) -> str:
         """Return a one-line description without secret values."""
-        where = (
-            self.managed.describe()
-            if self.managed is not None
-            else f"host {self.secret.host}:{self.secret.port}"
-        )
+        where = self.managed.describe() if self.managed is not None else f"host {self.secret.where}"
         return f"user {self.secret.username!r} from {self.arn} ({where}); the user's {self.serves}"
 
 
 def load_admin(
     value: Mapping[str, Any],
     arn: str,
-    current: DatabaseSecret,
+    current: Any,
     *,
-    parse: Callable[[dict[str, Any]], DatabaseSecret],
-    tags: Callable[[], Mapping[str, str]],
-    directory: DatabaseDirectory,
+    parse: Callable[[dict[str, Any]], Any],
+    tags: Callable[[], Mapping[str, str]] | None = None,
+    directory: DatabaseDirectory | None = None,
+    session: Callable[[Any], Any] | None = None,
 ) -> AdminSecret:
     """Validate an admin secret's value for a user secret, locating a managed one's database.
 
@@ -73,7 +69,10 @@ def load_admin(
         current: The user's validated AWSCURRENT secret.
         parse: Validates a value as the engine's admin secret.
         tags: Returns the admin secret's tags (DescribeSecret); called for managed shapes only.
-        directory: Answers where a managed database and its copies are.
+        directory: Answers where a managed database and its copies are; without one (custom
+            services) no admin secret is looked up in a service's API.
+        session: Returns the secret the admin logs in with, from the validated admin secret
+            (databases: the same, in the user's database); the admin secret itself by default.
 
     Raises:
         SecretFormatError: The value is not a valid admin secret, or a managed one has no tag.
@@ -82,7 +81,7 @@ def load_admin(
     """
     managed: ManagedDatabase | None = None
     raw = dict(value)
-    if is_managed_value(value):
+    if directory is not None and tags is not None and is_managed_value(value):
         managed = directory.resolve(tags(), near=Endpoint(current.host, current.port))
         endpoint = managed.endpoint
         raw.update(engine=managed.engine, host=endpoint.host, port=endpoint.port)
@@ -92,15 +91,15 @@ def load_admin(
             raw["dbname"] = current.dbname or managed.dbname
     secret = parse(raw)
     serves = _relation(current, secret, managed, directory)
-    session = parse({**secret.raw, "dbname": current.dbname})
-    return AdminSecret(arn=arn, secret=secret, session=session, managed=managed, serves=serves)
+    acting = session(secret) if session is not None else secret
+    return AdminSecret(arn=arn, secret=secret, session=acting, managed=managed, serves=serves)
 
 
 def _relation(
-    current: DatabaseSecret,
-    admin: DatabaseSecret,
+    current: Any,
+    admin: Any,
     managed: ManagedDatabase | None,
-    directory: DatabaseDirectory,
+    directory: DatabaseDirectory | None,
 ) -> str:
     """Return how the user's endpoint reaches the admin's database, or refuse.
 
@@ -108,14 +107,14 @@ def _relation(
         SecretMismatchError: The user's endpoint is not the admin's, nor (for a managed admin)
             one the service lists as reaching a copy of the admin's database.
     """
-    here = Endpoint(current.host, current.port)
-    if here.key == Endpoint(admin.host, admin.port).key:
+    if current.same_server_as == admin.same_server_as:
         return "same endpoint"
-    if managed is None:
+    if managed is None or directory is None:
         raise SecretMismatchError(
-            f"the admin secret names host {admin.host}:{admin.port}, but the current secret "
-            f"names {here}; refusing to rotate across servers"
+            f"the admin secret names host {admin.where}, but the current secret "
+            f"names {current.where}; refusing to rotate across servers"
         )
+    here = Endpoint(current.host, current.port)
     for what, endpoint in directory.copies(managed):
         if endpoint.key == here.key:
             return what

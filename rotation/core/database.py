@@ -1,18 +1,18 @@
-"""Rotation of database credentials: the core's half of every database engine.
+"""Rotation of database credentials: a thin layer over the generic protocol.
 
-:class:`DatabaseHandler` turns the generic hooks of :class:`~rotation.core.handler.RotationHandler`
-into a small set of engine primitives. An engine subclass declares its facts as class
-attributes and implements:
+:class:`DatabaseHandler` adds what databases share to
+:class:`~rotation.core.handler.RotationHandler`, whose strategies already own the login order,
+the confused-deputy guard and the same-server checks: the AWS templates' secret JSON
+(:class:`~rotation.core.secret.DatabaseSecret`), the TLS policy around every connection, admin
+secrets that RDS or Redshift manage, and the read-only hooks of ``rotation check``. An engine
+subclass declares its facts as class attributes and implements:
 
 * :meth:`DatabaseHandler.open_connection` — connect with given credentials and TLS mode;
-* :meth:`DatabaseHandler.set_password` — change the logged-in user's own password;
-* :meth:`DatabaseHandler.set_user_password` — as the admin, set another user's password;
-* :meth:`DatabaseHandler.create_user_like` — as the admin, create or refresh the clone so it has
-  the password and exactly the privileges of the original;
-* :meth:`DatabaseHandler.check` — the query that proves a session works.
-
-The login order, the TLS policy and the confused-deputy checks live here and in
-:mod:`rotation.core.strategies`, never in an engine.
+* ``set_password`` — change the logged-in user's own password (single user);
+* ``set_user_password`` — as the admin, set another user's password (alternating users);
+* ``create_user_like`` — as the admin, create or refresh the clone so it has the password and
+  exactly the privileges of the original (alternating users);
+* ``check`` — the query that proves a session works.
 """
 
 from __future__ import annotations
@@ -25,20 +25,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rotation.core.admin import AdminSecret, load_admin
-from rotation.core.errors import (
-    ConnectError,
-    DriverNotInstalledError,
-    LoginFailedError,
-    SecretTestFailedError,
-)
-from rotation.core.handler import Rotation, RotationHandler
+from rotation.core.errors import ConnectError, DriverNotInstalledError, LoginFailedError
+from rotation.core.handler import RotationHandler, hook
 from rotation.core.managed import DatabaseDirectory
 from rotation.core.secret import DatabaseSecret
-from rotation.core.strategies import Strategy, strategy_named
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
+
+    from rotation.core.strategies import Strategy
 
 C = TypeVar("C")
 # How the drivers (OpenSSL through libpq, ssl, pymongo, python-oracledb) say that no trusted CA
@@ -117,11 +113,12 @@ class DatabaseHandler(RotationHandler, Generic[C]):
     clone_suffix: ClassVar[str] = "_clone"
     driver_module: ClassVar[str]
     extra: ClassVar[str]
+    # connect() is this class's: it opens the engine's connections under the TLS policy.
+    always_required_hooks = ("open_connection",)
 
     def __init__(self, strategy: Strategy | str = "single", **kwargs: Any) -> None:
         """Create a handler for one strategy (``"single"``, ``"alternating"`` or an instance)."""
-        super().__init__(**kwargs)
-        self.strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
+        super().__init__(strategy, **kwargs)
         # Called with a statement's safe label after each database statement succeeded;
         # fault-injection tests raise from it to simulate a crash at that point.
         self.statement_listener: Callable[[str], None] | None = None
@@ -133,26 +130,16 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         if self.statement_listener is not None:
             self.statement_listener(action)
 
-    # -- wiring of the generic hooks ----------------------------------------------------------
+    # -- what databases add to the generic protocol ---------------------------------------------
 
     def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
-        """Validate a decoded secret for this engine."""
+        """Validate a decoded secret for this engine (the AWS templates' JSON)."""
         return DatabaseSecret.parse(value, self, admin=admin)
-
-    def generate_secret(self, current: dict[str, Any]) -> dict[str, Any]:
-        """Return the pending value: the strategy's username and a new password."""
-        secret = self.parse_secret(current)
-        username = self.strategy.pending_username(self, secret)
-        return secret.replace_credentials(username, self.generate_password())
-
-    def set_secret(self, rotation: Rotation) -> None:
-        """Make the database accept the pending credentials, as the strategy prescribes."""
-        current = self.parse_secret(rotation.current())
-        pending = self.parse_secret(rotation.pending())
-        self.strategy.set_secret(self, rotation, current, pending)
 
     def load_admin(self, value: dict[str, Any], arn: str, current: DatabaseSecret) -> AdminSecret:
         """Validate the admin secret for ``current``, locating a service-managed one's database.
+
+        The admin logs in to the user's database (on the writer, for a managed one).
 
         Raises:
             SecretFormatError: Not a valid admin secret for this engine.
@@ -166,21 +153,12 @@ class DatabaseHandler(RotationHandler, Generic[C]):
             parse=lambda raw: self.parse_secret(raw, admin=True),
             tags=lambda: self.secrets.describe(arn).tags,
             directory=self.directory,
+            session=lambda secret: self.parse_secret(
+                {**secret.raw, "dbname": current.dbname}, admin=True
+            ),
         )
         self.logger.info("admin secret ready", extra={"admin": admin.describe()})
         return admin
-
-    def test_secret(self, rotation: Rotation) -> None:
-        """Log in with the pending credentials and run the engine's check."""
-        pending = self.parse_secret(rotation.pending())
-        try:
-            with self.connect(pending) as conn:
-                self.check(conn)
-        except LoginFailedError as exc:
-            raise SecretTestFailedError(
-                f"the pending credentials of user {pending.username!r} do not log in"
-            ) from exc
-        self.logger.info("pending credentials log in", extra={"username": pending.username})
 
     # -- connections and TLS ------------------------------------------------------------------
 
@@ -262,6 +240,7 @@ class DatabaseHandler(RotationHandler, Generic[C]):
 
     # -- engine primitives --------------------------------------------------------------------
 
+    @hook
     def open_connection(self, secret: DatabaseSecret, tls: TLS) -> C:
         """Connect to the database (hook).
 
@@ -278,40 +257,6 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         # A failed close must not hide the step's outcome.
         with suppress(Exception):
             conn.close()  # type: ignore[attr-defined]
-
-    def set_password(self, conn: C, username: str, password: str, old_password: str) -> None:
-        """As ``username``, change its own password (hook; single user).
-
-        ``old_password`` is the password this session logged in with, for engines whose
-        statement requires it.
-        """
-        raise NotImplementedError(
-            "subclasses of DatabaseHandler must provide a set_password() method"
-        )
-
-    def set_user_password(self, conn: C, username: str, password: str) -> None:
-        """As the admin, set the password of an existing user (hook; alternating users)."""
-        raise NotImplementedError(
-            "subclasses of DatabaseHandler must provide a set_user_password() method"
-        )
-
-    def create_user_like(self, conn: C, username: str, template: str, password: str) -> None:
-        """As the admin, make ``username`` a login with ``password`` and ``template``'s rights.
-
-        Must be idempotent and complete the job when re-run after a crash at any statement:
-        create the user if missing, set the password, then add whatever privileges it lacks.
-        """
-        raise NotImplementedError(
-            "subclasses of DatabaseHandler must provide a create_user_like() method"
-        )
-
-    def username_limit(self, conn: C) -> int:
-        """Return the longest user name the connected server accepts (hook)."""
-        return self.max_username_length
-
-    def username_length(self, username: str) -> int:
-        """Return a user name's length as the engine counts it (hook; default characters)."""
-        return len(username)
 
     def session_facts(self, conn: C) -> dict[str, str]:
         """Describe an open session for preflight reports (hook; read-only).
@@ -332,7 +277,3 @@ class DatabaseHandler(RotationHandler, Generic[C]):
         The default reports nothing, which ``rotation check`` shows as "not checked".
         """
         return []
-
-    def check(self, conn: C) -> None:
-        """Run the query that proves a session works (hook)."""
-        raise NotImplementedError("subclasses of DatabaseHandler must provide a check() method")

@@ -21,7 +21,8 @@ value or SQL text; driver exceptions are wrapped with the original kept as ``__c
     │   ├── ConnectError              unreachable, timed out, TLS failure
     │   │   └── LoginFailedError      reachable, but the credentials were rejected
     │   └── UserManagementError       a password change or clone statement failed
-    └── SecretTestFailedError         the pending secret does not work
+    ├── SecretTestFailedError         the pending secret does not work
+    └── ServiceError                  a service's own client failed (secret values removed)
 """
 
 from __future__ import annotations
@@ -109,3 +110,12 @@ class UserManagementError(EngineError):
 
 class SecretTestFailedError(RotationError):
     """Raise when the pending secret fails the engine's check."""
+
+
+class ServiceError(RotationError):
+    """Raise in place of a service client's exception that held a secret value.
+
+    What a hook of a custom service raises leaves the handler as it is, unless its message,
+    args, notes or chained causes hold a secret value; then it leaves as this error, whose message
+    is the original's type and text with the values masked.
+    """

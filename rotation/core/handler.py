@@ -1,11 +1,30 @@
-"""The Secrets Manager rotation protocol, implemented once.
+"""The Secrets Manager rotation protocol, implemented once, with the safety rules of a rotation.
 
 :class:`RotationHandler` owns the event parsing, the staging guard run before every step, the
-dispatch, and the idempotency of createSecret and finishSecret. Subclasses fill in three hooks:
+dispatch, the idempotency of createSecret and finishSecret, and what leaves a step (no secret value
+in any exception). The strategies (:mod:`rotation.core.strategies`) own the rules of setSecret:
+the login order, the confused-deputy guard, the same-service checks, the admin secret. A
+subclass — a database engine or your own service — provides the hooks they call:
 
-* :meth:`RotationHandler.generate_secret` builds the pending value from the current one;
-* :meth:`RotationHandler.set_secret` makes the service accept the pending value;
-* :meth:`RotationHandler.test_secret` proves the pending value works.
+=========================  =========================================================  ==========
+hook                       what it does                                               needed by
+=========================  =========================================================  ==========
+``secret_schema``          the keys (and types) a secret must have (a class attribute)  all
+``connect(secret)``        a context manager: a session logged in with the secret;    all
+                           raise LoginFailedError when the service rejects it
+``check(session)``         prove the session works                                    testSecret
+``set_password``           as the user, change its own password                       single
+``set_user_password``      as the admin, set a user's password                        alternating
+``create_user_like``       as the admin, create the alternate user like the original  alternating
+``add_credential``         add a second credential beside the current one             dual
+``revoke_credential``      revoke a credential, keeping the other                     dual
+``after_finish``           runs once AWSCURRENT moved, also on a retried finishSecret  optional
+``generate_secret``        build the pending value (default: a new password)          optional
+=========================  =========================================================  ==========
+
+A subclass may instead override :meth:`RotationHandler.set_secret` and
+:meth:`RotationHandler.test_secret` wholesale. Missing hooks are reported when the class is
+turned into a Lambda entry point (at import) or instantiated, never in the middle of a rotation.
 
 Every step is safe to re-run after a crash at any point: Secrets Manager retries a failed
 rotation with the same token, and a step may have done its work before the crash.
@@ -17,108 +36,86 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rotation.core import log
+from rotation.core.admin import AdminSecret, load_admin
 from rotation.core.config import PasswordPolicy, Settings
 from rotation.core.errors import (
+    ConfigurationError,
+    LoginFailedError,
     NotPendingError,
     RotationDisabledError,
     RotationError,
+    SecretTestFailedError,
     UnknownVersionError,
 )
 from rotation.core.event import RotationEvent, Step
 from rotation.core.password import generate_password
-from rotation.core.secret import parse_json_object
-from rotation.core.secrets_client import SecretMetadata, SecretsClient, boto3_client
-from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS, version_with
+from rotation.core.rotation import Rotation
+from rotation.core.scrub import scrubbed
+from rotation.core.secret import ServiceSecret
+from rotation.core.secrets_client import SecretsClient, boto3_client
+from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
+from rotation.core.strategies import Strategy, strategy_named
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 H = TypeVar("H", bound="RotationHandler")
 LambdaHandler = Callable[[Mapping[str, Any], Any], None]
 
 
-class Rotation:
-    """One step's view of the secret being rotated, with values read lazily and once.
+def hook(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a base-class method as a hook that subclasses must provide when it is used."""
+    method.__rotation_hook__ = True  # type: ignore[attr-defined]
+    return method
 
-    Attributes:
-        event: The validated event.
-        metadata: DescribeSecret's answer, read by the staging guard.
-    """
 
-    def __init__(
-        self,
-        client: SecretsClient,
-        event: RotationEvent,
-        metadata: SecretMetadata,
-        redactor: log.Redactor,
-        secret_keys: tuple[str, ...],
-    ) -> None:
-        self.client = client
-        self.event = event
-        self.metadata = metadata
-        self._redactor = redactor
-        self._secret_keys = secret_keys
-        self._cache: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-
-    @property
-    def arn(self) -> str:
-        """Return the secret's ARN (as DescribeSecret gave it)."""
-        return self.metadata.arn
-
-    @property
-    def token(self) -> str:
-        """Return the ClientRequestToken: the pending version's id."""
-        return self.event.token
-
-    def current(self) -> dict[str, Any]:
-        """Return the AWSCURRENT value."""
-        return self.read(self.arn, AWSCURRENT)
-
-    def pending(self) -> dict[str, Any]:
-        """Return the AWSPENDING value stored under this rotation's token."""
-        return self.read(self.arn, AWSPENDING, self.token)
-
-    def previous(self) -> dict[str, Any] | None:
-        """Return the AWSPREVIOUS value, or None when no version carries that label."""
-        version = version_with(self.metadata.stages, AWSPREVIOUS)
-        if version is None:
-            return None
-        return self.read(self.arn, AWSPREVIOUS, version)
-
-    def read(self, secret_id: str, stage: str, version_id: str | None = None) -> dict[str, Any]:
-        """Return one version of any secret as a JSON object, registering it for redaction."""
-        key = (secret_id, stage, version_id)
-        if key not in self._cache:
-            text = self.client.get_string(secret_id, stage, version_id)
-            what = "secret" if secret_id == self.arn else f"secret {secret_id}"
-            value = parse_json_object(text, f"{what} ({stage})")
-            self._redactor.add(*log.secret_strings(value, self._secret_keys))
-            self._cache[key] = value
-        return self._cache[key]
+def _is_hook(method: object) -> bool:
+    return bool(getattr(method, "__rotation_hook__", False))
 
 
 class RotationHandler:
     """Base class of every rotation function.
 
-    Subclass it to rotate a credential of your own service: implement :meth:`set_secret` and
-    :meth:`test_secret` (and :meth:`generate_secret` when a new password is not all that
-    changes). Expose ``MyHandler.lambda_handler()`` as the function's handler.
+    Subclass it to rotate a credential of your own service: declare ``secret_schema`` and
+    provide the hooks of the strategy you use (see the module docstring), or override
+    :meth:`set_secret` and :meth:`test_secret` yourself. Expose
+    ``MyHandler.lambda_handler(strategy="single")`` as the function's handler.
 
     Attributes:
         engine: Name used in logs and metrics.
+        display_name: Human name for messages.
         secret_keys: Keys of the secret JSON whose values are secret (masked in logs).
+        secret_schema: Required keys of the secret and their types (``password`` always).
+        identity_keys: Keys that name the service; secrets that differ in them are refused as
+            belonging to another service (the same-server check).
+        admin_sets_passwords: Whether the admin from ``masterarn`` changes passwords for single
+            user and dual credentials (services where users cannot change their own).
+        clone_suffix: Appended to the user name to form the alternate user.
+        max_username_length: Longest user name the service accepts.
         password_defaults: The password policy before environment variables apply.
     """
 
     engine: ClassVar[str] = "custom"
+    display_name: ClassVar[str] = "the service"
     secret_keys: ClassVar[tuple[str, ...]] = ("password",)
+    secret_schema: ClassVar[Mapping[str, type | tuple[type, ...]]] = {}
+    identity_keys: ClassVar[tuple[str, ...]] = ()
+    admin_sets_passwords: ClassVar[bool] = False
+    clone_suffix: ClassVar[str] = "_clone"
+    max_username_length: ClassVar[int] = 128
     password_defaults: ClassVar[PasswordPolicy] = PasswordPolicy()
     # Characters the service can never accept in a password, excluded whatever
     # EXCLUDE_CHARACTERS says (Oracle: the double quote that delimits it in DDL).
     required_exclude_characters: ClassVar[str] = ""
+    # Hooks needed whatever the strategy (DatabaseHandler: the connection its connect() opens).
+    always_required_hooks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
+        strategy: Strategy | str = "single",
         *,
         settings: Settings | None = None,
         client: SecretsClient | Any | None = None,
@@ -126,10 +123,16 @@ class RotationHandler:
         """Create a handler.
 
         Args:
+            strategy: ``"single"``, ``"alternating"``, ``"dual"`` or a Strategy instance.
             settings: Settings; read from the environment when omitted.
             client: A :class:`SecretsClient` or a boto3 Secrets Manager client; the
                 container's shared client for the configured endpoint when omitted.
+
+        Raises:
+            ConfigurationError: The class lacks a hook the strategy needs, or a setting is bad.
         """
+        self.strategy = strategy_named(strategy) if isinstance(strategy, str) else strategy
+        self.require_hooks(self.strategy)
         self.settings = settings if settings is not None else Settings.from_env()
         if client is None:
             client = boto3_client(self.settings.secrets_manager_endpoint)
@@ -140,11 +143,42 @@ class RotationHandler:
         self.logger = log.get_logger()
         self.redactor = log.redactor
 
+    @classmethod
+    def missing_hooks(cls, strategy: Strategy | str = "single") -> list[str]:
+        """Return the hooks this class lacks for ``strategy`` (empty when it is complete)."""
+        chosen = strategy_named(strategy) if isinstance(strategy, str) else strategy
+        needed: list[str] = list(cls.always_required_hooks)
+        if getattr(cls.set_secret, "__rotation_generic__", False):
+            needed += ["connect", *chosen.required_hooks(cls)]  # type: ignore[arg-type]
+        if getattr(cls.test_secret, "__rotation_generic__", False):
+            needed += ["connect", "check"]
+        return sorted({name for name in needed if _is_hook(getattr(cls, name, None))})
+
+    @classmethod
+    def require_hooks(cls, strategy: Strategy | str = "single") -> None:
+        """Refuse a class that lacks a hook its strategy (or testSecret) would call.
+
+        Raises:
+            ConfigurationError: Names every missing hook.
+        """
+        missing = cls.missing_hooks(strategy)
+        if missing:
+            name = strategy if isinstance(strategy, str) else strategy.name
+            raise ConfigurationError(
+                f"{cls.__name__} cannot rotate with the {name!r} strategy: it does not provide "
+                f"{', '.join(f'{hook}()' for hook in missing)} (see RotationHandler's hooks)"
+            )
+
     # -- Lambda entry -------------------------------------------------------------------------
 
     @classmethod
     def lambda_handler(cls: type[H], **kwargs: Any) -> LambdaHandler:
-        """Return a Lambda entry point that builds one handler per container, on first use."""
+        """Return a Lambda entry point that builds one handler per container, on first use.
+
+        The class is checked for missing hooks now, so a module that exposes an incomplete
+        handler fails at import (the function's init), before any rotation step runs.
+        """
+        cls.require_hooks(kwargs.get("strategy", "single"))
         instance: list[H] = []
 
         def entry(event: Mapping[str, Any], context: Any = None) -> None:
@@ -163,9 +197,26 @@ class RotationHandler:
     def handle(self, event: Mapping[str, Any], context: Any = None) -> None:
         """Validate the event, run the staging guard and the requested step.
 
+        Whatever a hook raises leaves without secret values: an exception that holds one (in
+        its message, args, notes or chained causes) is replaced by a masked copy
+        (:mod:`rotation.core.scrub`).
+
         Raises:
             RotationError: The step failed; Secrets Manager stops this rotation attempt.
         """
+        failure: Exception | None = None
+        try:
+            self._handle(event)
+        except Exception as exc:
+            failure = exc
+        if failure is None:
+            return
+        safe = scrubbed(failure, self.redactor)
+        if safe is failure:
+            raise failure
+        raise safe from safe.__cause__
+
+    def _handle(self, event: Mapping[str, Any]) -> None:
         started = time.perf_counter()
         try:
             parsed = RotationEvent.from_dict(event)
@@ -207,14 +258,21 @@ class RotationHandler:
             raise UnknownVersionError(
                 f"version {event.token} of secret {metadata.arn} does not exist"
             )
+        rotation = Rotation(self.secrets, event, metadata, self.redactor, self.secret_keys)
         if AWSCURRENT in labels:
-            self.logger.info("version is already AWSCURRENT; nothing to do")
+            if event.step is Step.FINISH:
+                # A crash after UpdateSecretVersionStage: the switch happened, what follows it
+                # may not have. after_finish is idempotent, so it runs again.
+                self.logger.info("version is already AWSCURRENT; finishing what follows")
+                self.after_finish(rotation)
+            else:
+                self.logger.info("version is already AWSCURRENT; nothing to do")
             return None
         if AWSPENDING not in labels:
             raise NotPendingError(
                 f"version {event.token} of secret {metadata.arn} is not AWSPENDING"
             )
-        return Rotation(self.secrets, event, metadata, self.redactor, self.secret_keys)
+        return rotation
 
     def _dispatch(self, rotation: Rotation) -> None:
         step = rotation.event.step
@@ -243,10 +301,34 @@ class RotationHandler:
         self.logger.info("stored the pending value")
 
     def finish_step(self, rotation: Rotation) -> None:
-        """Move AWSCURRENT to the token's version (the guard has ruled out 'already there')."""
+        """Move AWSCURRENT to the token's version, then run :meth:`after_finish`."""
         current_version = version_with(rotation.metadata.stages, AWSCURRENT)
         self.secrets.move_current(rotation.arn, rotation.token, current_version)
         self.logger.info("moved AWSCURRENT", extra={"from_version": current_version})
+        self.after_finish(rotation.after_switch(current_version))
+
+    # -- secrets --------------------------------------------------------------------------------
+
+    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> Any:
+        """Validate a decoded secret against ``secret_schema`` (hook; engines use their own).
+
+        Raises:
+            SecretFormatError: A required key is missing or of the wrong type.
+        """
+        return ServiceSecret.parse(value, self.secret_schema, self.identity_keys, admin=admin)
+
+    def load_admin(self, value: dict[str, Any], arn: str, current: Any) -> AdminSecret:
+        """Validate the admin secret for ``current`` and refuse one of another service.
+
+        Raises:
+            SecretFormatError: Not a valid admin secret.
+            SecretMismatchError: It names another server or service than ``current``.
+        """
+        admin = load_admin(
+            value, arn, current, parse=lambda raw: self.parse_secret(raw, admin=True)
+        )
+        self.logger.info("admin secret ready", extra={"admin": admin.describe()})
+        return admin
 
     # -- hooks for subclasses -----------------------------------------------------------------
 
@@ -270,17 +352,119 @@ class RotationHandler:
         return password
 
     def generate_secret(self, current: dict[str, Any]) -> dict[str, Any]:
-        """Return the pending value: by default the current one with a new ``password``."""
-        return {**current, "password": self.generate_password()}
+        """Return the pending value: the strategy's username and a new password (hook).
+
+        The current value is validated first, so an invalid secret is never copied into
+        AWSPENDING.
+        """
+        secret = self.parse_secret(current)
+        username = self.strategy.pending_username(self, secret)
+        pending: dict[str, Any] = secret.replace_credentials(username, self.generate_password())
+        return pending
 
     def set_secret(self, rotation: Rotation) -> None:
-        """Make the service accept the pending value. Must be safe to re-run."""
-        raise NotImplementedError(
-            "subclasses of RotationHandler must provide a set_secret() method"
-        )
+        """Make the service accept the pending value, as the strategy prescribes (hook)."""
+        current = self.parse_secret(rotation.current())
+        pending = self.parse_secret(rotation.pending())
+        self.strategy.set_secret(self, rotation, current, pending)
+
+    set_secret.__rotation_generic__ = True  # type: ignore[attr-defined]
 
     def test_secret(self, rotation: Rotation) -> None:
-        """Prove the pending value works; raise SecretTestFailedError when it does not."""
+        """Log in with the pending credentials and run :meth:`check` (hook).
+
+        Raises:
+            SecretTestFailedError: The pending credentials do not log in.
+        """
+        pending = self.parse_secret(rotation.pending())
+        try:
+            with self.connect(pending) as conn:
+                self.check(conn)
+        except LoginFailedError as exc:
+            raise SecretTestFailedError(
+                f"the pending credentials of user {pending.username!r} do not log in"
+            ) from exc
+        self.logger.info("pending credentials log in", extra={"username": pending.username})
+
+    test_secret.__rotation_generic__ = True  # type: ignore[attr-defined]
+
+    def after_finish(self, rotation: Rotation) -> None:
+        """Act after AWSCURRENT moved (hook; default: the strategy's, e.g. revoke the old key).
+
+        Runs right after the switch and again when Secrets Manager retries finishSecret for a
+        version that is already AWSCURRENT (a crash after the switch), so it must be idempotent.
+        """
+        self.strategy.after_finish(self, rotation)
+
+    # -- the service's primitives (hooks) -------------------------------------------------------
+
+    @hook
+    def connect(self, secret: Any) -> AbstractContextManager[Any]:
+        """Return a context manager: a session logged in with ``secret``, closed after it (hook).
+
+        Raises:
+            LoginFailedError: The service rejected the credentials.
+            ConnectError: Anything else prevented a session.
+        """
+        raise NotImplementedError("subclasses of RotationHandler must provide a connect() method")
+
+    @hook
+    def check(self, conn: Any) -> None:
+        """Prove a session works (hook), e.g. a cheap authenticated call."""
+        raise NotImplementedError("subclasses of RotationHandler must provide a check() method")
+
+    @hook
+    def set_password(self, conn: Any, username: Any, password: str, old_password: str) -> None:
+        """As ``username``, change its own password (hook; single user).
+
+        ``old_password`` is the password this session logged in with.
+        """
         raise NotImplementedError(
-            "subclasses of RotationHandler must provide a test_secret() method"
+            "subclasses of RotationHandler must provide a set_password() method"
         )
+
+    @hook
+    def set_user_password(self, conn: Any, username: Any, password: str) -> None:
+        """As the admin, set the password of an existing user (hook; alternating users)."""
+        raise NotImplementedError(
+            "subclasses of RotationHandler must provide a set_user_password() method"
+        )
+
+    @hook
+    def create_user_like(self, conn: Any, username: str, template: str, password: str) -> None:
+        """As the admin, make ``username`` a login with ``password`` and ``template``'s rights.
+
+        Must be idempotent and complete the job when re-run after a crash at any statement:
+        create the user if missing, set the password, then add whatever privileges it lacks.
+        """
+        raise NotImplementedError(
+            "subclasses of RotationHandler must provide a create_user_like() method"
+        )
+
+    @hook
+    def add_credential(self, conn: Any, username: Any, password: str) -> None:
+        """Make ``password`` work for ``username`` beside its current one (hook; dual).
+
+        Must be idempotent: adding a credential the user already has changes nothing.
+        """
+        raise NotImplementedError(
+            "subclasses of RotationHandler must provide an add_credential() method"
+        )
+
+    @hook
+    def revoke_credential(self, conn: Any, username: Any, password: str) -> None:
+        """Make ``password`` stop working for ``username``, keeping the other (hook; dual).
+
+        Must be idempotent: revoking a credential that is already gone changes nothing.
+        """
+        raise NotImplementedError(
+            "subclasses of RotationHandler must provide a revoke_credential() method"
+        )
+
+    def username_limit(self, conn: Any) -> int:
+        """Return the longest user name the connected service accepts (hook)."""
+        return self.max_username_length
+
+    def username_length(self, username: str) -> int:
+        """Return a user name's length as the service counts it (hook; default characters)."""
+        return len(username)

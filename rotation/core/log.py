@@ -42,6 +42,10 @@ class Redactor(logging.Filter):
             if isinstance(value, str) and len(value) >= MIN_REDACTED_LENGTH:
                 self._values.add(value)
 
+    def finds(self, text: str) -> bool:
+        """Tell whether ``text`` holds any registered value."""
+        return any(value in text for value in self._values)
+
     def redact(self, text: str) -> str:
         """Return ``text`` with every registered value masked (longest first)."""
         for value in sorted(self._values, key=len, reverse=True):

@@ -142,6 +142,115 @@ class DatabaseSecret:
         """Return the (host, port) pair used to decide whether two secrets name one server."""
         return (self.host.strip().lower().rstrip("."), self.port)
 
+    @property
+    def where(self) -> str:
+        """Return ``host:port`` for messages."""
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, repr=False)
+class ServiceSecret:
+    """A validated secret of a custom service (a :class:`RotationHandler` subclass).
+
+    Attributes:
+        raw: The secret's JSON object exactly as read (unknown keys preserved on rotation).
+        username: The ``username`` value, or None when the service has no user names.
+        password: The ``password`` value (masked in repr).
+        masterarn: ARN of an admin secret, or None.
+        identity: The values of the handler's ``identity_keys``: which service this is.
+    """
+
+    raw: Mapping[str, Any]
+    username: str | None
+    password: str
+    masterarn: str | None
+    identity: tuple[tuple[str, Any], ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"ServiceSecret(username={self.username!r}, password='***', "
+            f"masterarn={self.masterarn!r}, identity={dict(self.identity)!r})"
+        )
+
+    @classmethod
+    def parse(
+        cls,
+        value: Mapping[str, Any],
+        schema: Mapping[str, type | tuple[type, ...]],
+        identity_keys: tuple[str, ...] = (),
+        *,
+        admin: bool = False,
+    ) -> ServiceSecret:
+        """Validate a decoded secret against a handler's schema.
+
+        ``password`` is always required (a rotation replaces it); string values must not be
+        empty; ``int`` accepts a numeric string, as the AWS secret format does for ports.
+
+        Raises:
+            SecretFormatError: A key is missing, empty or of the wrong type. The message names
+                the key and the expected type, never the value.
+        """
+        what = "admin secret" if admin else "secret"
+        for key, kind in {"password": str, **schema}.items():
+            if key not in value:
+                raise SecretFormatError(f"the {what} has no '{key}' key")
+            if not _has_type(value[key], kind):
+                raise SecretFormatError(f"the {what}'s '{key}' must be {_type_name(kind)}")
+        for key in identity_keys:
+            if key not in value:
+                raise SecretFormatError(f"the {what} has no '{key}' key")
+        username = _optional_string(value, "username", what)
+        return cls(
+            raw=dict(value),
+            username=username,
+            password=value["password"],
+            masterarn=_optional_string(value, "masterarn", what),
+            identity=tuple((key, _normalised(value[key])) for key in identity_keys),
+        )
+
+    def replace_credentials(self, username: str | None, password: str) -> dict[str, Any]:
+        """Return the secret's JSON object with a new password (and username), all else kept."""
+        changed: dict[str, Any] = {"password": password}
+        if username is not None:
+            changed["username"] = username
+        return {**self.raw, **changed}
+
+    @property
+    def same_server_as(self) -> tuple[tuple[str, Any], ...]:
+        """Return the identity values that decide whether two secrets name one service."""
+        return self.identity
+
+    @property
+    def where(self) -> str:
+        """Return the identity as ``key=value`` pairs for messages."""
+        return ", ".join(f"{key}={value}" for key, value in self.identity) or "the service"
+
+
+def _has_type(item: Any, kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(item, bool) and bool not in kinds:
+        return False  # bool is an int, but never a port or a count
+    if isinstance(item, str) and str in kinds:
+        return bool(item)
+    if isinstance(item, str) and int in kinds:
+        return item.strip().isdigit()
+    return isinstance(item, kinds)
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a non-empty string", int: "a number", bool: "true or false",
+             dict: "a JSON object", list: "a JSON array", float: "a number"}  # fmt: skip
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _normalised(item: Any) -> Any:
+    """Return an identity value as compared: host names case-insensitively, ports as numbers."""
+    if isinstance(item, str):
+        stripped = item.strip()
+        return int(stripped) if stripped.isdigit() else stripped.lower().rstrip(".")
+    return item
+
 
 def _optional_string(value: Mapping[str, Any], key: str, what: str) -> str | None:
     item = value.get(key)

@@ -1,21 +1,31 @@
-"""The two rotation strategies: single user and alternating users.
+"""The rotation strategies: single user, alternating users and dual credentials.
 
 A strategy decides which user the pending secret names, which credentials setSecret logs in
-with, and what it asks the engine to do. Both are engine-independent.
+with, and what it asks the service to do. All are service-independent: they drive any
+:class:`~rotation.core.handler.RotationHandler` through the :class:`Service` protocol, so a
+database engine and a custom service get the same safety rules.
 
-Single user: the user changes its own password. setSecret logs in with AWSCURRENT first, so a
-normal rotation causes no failed login; only when that is rejected does it probe AWSPENDING
-(an earlier attempt already set it) and then AWSPREVIOUS.
+Single user: the credential is replaced. setSecret logs in with AWSCURRENT first, so a normal
+rotation causes no failed login; only when that is rejected does it probe AWSPENDING (an earlier
+attempt already set it) and then AWSPREVIOUS. The user changes its own password, or, for services
+that declare ``admin_sets_passwords``, the admin from ``masterarn`` does — after the current
+credentials proved genuine.
 
 Alternating users: the admin from ``masterarn`` sets the password of the user that is not
 current, creating ``<user><suffix>`` with the original's privileges the first time. The current
 credentials must log in before the admin acts, and all secrets must name the same server.
+
+Dual credentials: for services that accept two credentials of one user at once (API keys, Redis
+ACL passwords, MySQL's RETAIN CURRENT PASSWORD). setSecret adds the pending credential and keeps
+the current one working; after AWSCURRENT moved, the previous credential is revoked. Clients that
+still hold the old one keep working until the switch.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rotation.core.errors import (
@@ -28,28 +38,55 @@ from rotation.core.errors import (
 from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import AbstractContextManager
 
     from aws_lambda_powertools import Logger
 
     from rotation.core.admin import AdminSecret
-    from rotation.core.handler import Rotation
-    from rotation.core.secret import DatabaseSecret
+    from rotation.core.rotation import Rotation
 
 
-class Engine(Protocol):
-    """What a strategy asks of a database handler.
+class Credential(Protocol):
+    """What a strategy reads of a validated secret (DatabaseSecret, ServiceSecret)."""
 
-    :class:`~rotation.core.database.DatabaseHandler` implements it. Strategies depend on this
-    protocol, not on the handler class, so that the handler can choose its strategy without the
-    two modules importing each other.
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """Return the secret's JSON object."""
+
+    @property
+    def username(self) -> Any:
+        """Return the user name (None for services without one)."""
+
+    @property
+    def password(self) -> str:
+        """Return the password."""
+
+    @property
+    def masterarn(self) -> str | None:
+        """Return the admin secret's ARN, if any."""
+
+    @property
+    def same_server_as(self) -> Any:
+        """Return what decides whether two secrets name the same server or service."""
+
+    @property
+    def where(self) -> str:
+        """Return the server or service, for messages."""
+
+
+class Service(Protocol):
+    """What a strategy asks of a handler (:class:`~rotation.core.handler.RotationHandler`).
+
+    Strategies depend on this protocol, not on the handler classes, so that handlers can choose
+    their strategy without the modules importing each other.
     """
 
     logger: Logger
 
     @property
     def display_name(self) -> str:
-        """Return the engine's human name."""
+        """Return the service's human name."""
 
     @property
     def clone_suffix(self) -> str:
@@ -57,102 +94,143 @@ class Engine(Protocol):
 
     @property
     def max_username_length(self) -> int:
-        """Return the longest user name the engine accepts."""
+        """Return the longest user name the service accepts."""
 
-    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> DatabaseSecret:
-        """Validate a decoded secret for this engine."""
+    @property
+    def admin_sets_passwords(self) -> bool:
+        """Tell whether the admin from ``masterarn`` changes passwords (single, dual)."""
 
-    def load_admin(self, value: dict[str, Any], arn: str, current: DatabaseSecret) -> AdminSecret:
-        """Validate the admin secret for ``current``; refuse one of another database."""
+    def parse_secret(self, value: dict[str, Any], *, admin: bool = False) -> Any:
+        """Validate a decoded secret."""
 
-    def connect(self, secret: DatabaseSecret) -> AbstractContextManager[Any]:
-        """Open a connection with a secret's credentials and close it after the block."""
+    def load_admin(self, value: dict[str, Any], arn: str, current: Any) -> AdminSecret:
+        """Validate the admin secret for ``current``; refuse one of another server."""
+
+    def connect(self, secret: Any) -> AbstractContextManager[Any]:
+        """Open a session with a secret's credentials and close it after the block."""
 
     def check(self, conn: Any) -> None:
-        """Run the query that proves a session works."""
+        """Run what proves a session works."""
 
-    def set_password(self, conn: Any, username: str, password: str, old_password: str) -> None:
+    def set_password(self, conn: Any, username: Any, password: str, old_password: str) -> None:
         """As ``username``, change its own password."""
 
-    def set_user_password(self, conn: Any, username: str, password: str) -> None:
+    def set_user_password(self, conn: Any, username: Any, password: str) -> None:
         """As the admin, set the password of an existing user."""
 
     def create_user_like(self, conn: Any, username: str, template: str, password: str) -> None:
         """As the admin, create or refresh ``username`` with ``template``'s rights."""
 
+    def add_credential(self, conn: Any, username: Any, password: str) -> None:
+        """Make ``password`` a second working credential of ``username`` (idempotent)."""
+
+    def revoke_credential(self, conn: Any, username: Any, password: str) -> None:
+        """Make ``password`` stop working for ``username``, keeping the other (idempotent)."""
+
     def username_limit(self, conn: Any) -> int:
         """Return the longest user name the connected server accepts."""
 
     def username_length(self, username: str) -> int:
-        """Return a user name's length as the engine counts it."""
+        """Return a user name's length as the service counts it."""
 
 
 class Strategy(ABC):
-    """How a database credential is rotated."""
+    """How a credential is rotated.
+
+    Attributes:
+        name: The strategy's name (``single``, ``alternating``, ``dual``).
+        hooks: The handler methods it calls, besides ``connect``; a handler that relies on the
+            strategy (does not override ``set_secret``) must provide them.
+    """
 
     name: ClassVar[str]
+    hooks: ClassVar[tuple[str, ...]]
 
     @abstractmethod
-    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Service, current: Credential) -> Any:
         """Return the username the pending secret will hold."""
 
     @abstractmethod
     def set_secret(
-        self,
-        handler: Engine,
-        rotation: Rotation,
-        current: DatabaseSecret,
-        pending: DatabaseSecret,
+        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
-        """Make the database accept ``pending``; safe to re-run after a crash anywhere."""
+        """Make the service accept ``pending``; safe to re-run after a crash anywhere."""
+
+    def after_finish(self, handler: Service, rotation: Rotation) -> None:  # noqa: B027
+        """Act once AWSCURRENT has moved (idempotent; also runs on a retried finishSecret).
+
+        Most strategies have nothing to do after the switch; dual credentials revoke the old one.
+        """
+
+    def required_hooks(self, handler: Service) -> tuple[str, ...]:
+        """Return the handler methods this strategy will call for ``handler``."""
+        return self.hooks
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
-def require_same_server(first: DatabaseSecret, second: DatabaseSecret, what: str) -> None:
-    """Refuse to act when two secrets name different servers.
+def require_same_server(first: Credential, second: Credential, what: str) -> None:
+    """Refuse to act when two secrets name different servers or services.
 
     Raises:
-        SecretMismatchError: Host or port differ.
+        SecretMismatchError: They differ (host and port, or the service's identity keys).
     """
     if first.same_server_as != second.same_server_as:
         raise SecretMismatchError(
-            f"the {what} names host {second.host}:{second.port}, but the current secret names "
-            f"{first.host}:{first.port}; refusing to rotate across servers"
+            f"the {what} names host {second.where}, but the current secret names "
+            f"{first.where}; refusing to rotate across servers"
+        )
+
+
+def require_same_user(current: Credential, pending: Credential, strategy: str) -> None:
+    """Refuse a pending secret whose user differs, for strategies that keep the user."""
+    if pending.username != current.username:
+        raise SecretMismatchError(
+            f"{strategy} rotation cannot change the username; the pending secret names "
+            f"{pending.username!r}, the current one {current.username!r}"
         )
 
 
 class SingleUser(Strategy):
-    """The user changes its own password."""
+    """The credential is replaced: by the user itself, or by the admin where the service says so."""
 
     name = "single"
+    hooks = ("set_password",)
 
-    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Service, current: Credential) -> Any:
         """Return the current username: single user never changes it."""
         return current.username
 
+    def required_hooks(self, handler: Service) -> tuple[str, ...]:
+        """Return ``set_password``, and ``set_user_password`` when the admin acts."""
+        if handler.admin_sets_passwords:
+            return ("set_password", "set_user_password")
+        return self.hooks
+
     def set_secret(
-        self,
-        handler: Engine,
-        rotation: Rotation,
-        current: DatabaseSecret,
-        pending: DatabaseSecret,
+        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
         """Log in as current (then pending, then previous) and set the pending password."""
         require_same_server(current, pending, "pending secret")
-        if pending.username != current.username:
-            raise SecretMismatchError(
-                "single user rotation cannot change the username; the pending secret names "
-                f"{pending.username!r}, the current one {current.username!r}"
-            )
+        require_same_user(current, pending, "single user")
         for label, secret in self._login_candidates(handler, rotation, current, pending):
             try:
                 with handler.connect(secret) as conn:
                     if label == AWSPENDING:
                         handler.logger.info("pending password already set; nothing to do")
                         return
-                    handler.set_password(conn, pending.username, pending.password, secret.password)
+                    if handler.admin_sets_passwords and current.masterarn:
+                        # The login above proved the secret genuine; now the admin acts.
+                        admin = _admin(handler, rotation, current)
+                        with handler.connect(admin.session) as admin_conn:
+                            handler.set_user_password(
+                                admin_conn, pending.username, pending.password
+                            )
+                    else:
+                        handler.set_password(
+                            conn, pending.username, pending.password, secret.password
+                        )
                     handler.logger.info("set the pending password", extra={"login": label})
                     return
             except LoginFailedError:
@@ -166,11 +244,8 @@ class SingleUser(Strategy):
 
     @staticmethod
     def _login_candidates(
-        handler: Engine,
-        rotation: Rotation,
-        current: DatabaseSecret,
-        pending: DatabaseSecret,
-    ) -> Iterator[tuple[str, DatabaseSecret]]:
+        handler: Service, rotation: Rotation, current: Credential, pending: Credential
+    ) -> Iterator[tuple[str, Credential]]:
         """Yield the versions to log in with, reading AWSPREVIOUS only if it comes to that."""
         yield AWSCURRENT, current
         yield AWSPENDING, pending
@@ -188,14 +263,17 @@ class AlternatingUsers(Strategy):
     """The admin sets the password of whichever of user / user+suffix is not current."""
 
     name = "alternating"
+    hooks = ("check", "set_user_password", "create_user_like")
 
-    def pending_username(self, handler: Engine, current: DatabaseSecret) -> str:
+    def pending_username(self, handler: Service, current: Credential) -> str:
         """Return the other user of the pair, checking the engine's name limit."""
         if not current.masterarn:
             raise SecretFormatError(
                 "alternating users rotation needs 'masterarn' (the admin secret's ARN) "
                 "in the secret"
             )
+        if not isinstance(current.username, str):
+            raise SecretFormatError("alternating users rotation needs a 'username' to alternate")
         return alternate_username(
             current.username,
             handler.clone_suffix,
@@ -204,11 +282,7 @@ class AlternatingUsers(Strategy):
         )
 
     def set_secret(
-        self,
-        handler: Engine,
-        rotation: Rotation,
-        current: DatabaseSecret,
-        pending: DatabaseSecret,
+        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
         """Check the secrets, then have the admin set the pending user and its privileges."""
         require_same_server(current, pending, "pending secret")
@@ -218,18 +292,8 @@ class AlternatingUsers(Strategy):
                 f"the pending secret names user {pending.username!r}, but alternating from "
                 f"{current.username!r} must give {expected!r}"
             )
-        # Confused-deputy guard: prove the current secret is genuine before using the admin.
-        try:
-            with handler.connect(current) as conn:
-                handler.check(conn)
-        except LoginFailedError as exc:
-            raise SecretMismatchError(
-                f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
-                "to act with the admin secret"
-            ) from exc
-        assert current.masterarn is not None  # pending_username checked it
-        value = rotation.read(current.masterarn, AWSCURRENT)
-        admin = handler.load_admin(value, current.masterarn, current)
+        _confused_deputy_guard(handler, current)
+        admin = _admin(handler, rotation, current)
         if pending.username == admin.secret.username:
             raise SecretMismatchError("the pending user must not be the admin user")
         original = original_username(pending.username, handler.clone_suffix)
@@ -247,6 +311,89 @@ class AlternatingUsers(Strategy):
             else:
                 handler.create_user_like(conn, pending.username, original, pending.password)
         handler.logger.info("pending user ready", extra={"username": pending.username})
+
+
+class DualCredentials(Strategy):
+    """Two credentials of one user at once: add the new one, revoke the old after the switch."""
+
+    name = "dual"
+    hooks = ("add_credential", "revoke_credential")
+
+    def pending_username(self, handler: Service, current: Credential) -> Any:
+        """Return the current username: the user keeps its name and gains a credential."""
+        return current.username
+
+    def set_secret(
+        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
+    ) -> None:
+        """Prove the current credential, then add the pending one beside it (idempotent)."""
+        require_same_server(current, pending, "pending secret")
+        require_same_user(current, pending, "dual credentials")
+        # The current credential stays valid until after the switch, so it must log in; an
+        # admin never acts on the word of a secret that does not.
+        with _acting_session(handler, rotation, current) as conn:
+            handler.add_credential(conn, pending.username, pending.password)
+        handler.logger.info("added the pending credential; the current one still works")
+
+    def after_finish(self, handler: Service, rotation: Rotation) -> None:
+        """Revoke the previous credential once AWSCURRENT moved (idempotent)."""
+        current = handler.parse_secret(rotation.current())
+        previous_value = rotation.previous()
+        if previous_value is None:
+            return
+        previous = handler.parse_secret(previous_value)
+        if previous.username != current.username or previous.password == current.password:
+            return
+        # The new credential must work before the old one goes.
+        with _acting_session(handler, rotation, current) as conn:
+            handler.revoke_credential(conn, previous.username, previous.password)
+        handler.logger.info("revoked the previous credential")
+
+
+@contextmanager
+def _acting_session(handler: Service, rotation: Rotation, current: Credential) -> Iterator[Any]:
+    """Log in with ``current``, then yield the session that acts: the admin's or that one.
+
+    Raises:
+        SecretMismatchError: ``current`` does not log in (no one acts on its word).
+    """
+    with ExitStack() as stack:
+        try:
+            own = stack.enter_context(handler.connect(current))
+        except LoginFailedError as exc:
+            raise SecretMismatchError(
+                f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
+                "to act on them"
+            ) from exc
+        if handler.admin_sets_passwords and current.masterarn:
+            admin = _admin(handler, rotation, current)
+            yield stack.enter_context(handler.connect(admin.session))
+        else:
+            yield own
+
+
+def _confused_deputy_guard(handler: Service, current: Credential) -> None:
+    """Prove the current secret genuine before an admin acts on its word.
+
+    Raises:
+        SecretMismatchError: The current credentials do not log in.
+    """
+    try:
+        with handler.connect(current) as conn:
+            handler.check(conn)
+    except LoginFailedError as exc:
+        raise SecretMismatchError(
+            f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
+            "to act with the admin secret"
+        ) from exc
+
+
+def _admin(handler: Service, rotation: Rotation, current: Credential) -> AdminSecret:
+    """Read and check the admin secret the current secret names."""
+    assert current.masterarn is not None  # callers checked
+    return handler.load_admin(
+        rotation.read(current.masterarn, AWSCURRENT), current.masterarn, current
+    )
 
 
 def alternate_username(
@@ -281,11 +428,15 @@ def original_username(username: str, suffix: str) -> str:
     return username
 
 
-STRATEGIES: dict[str, type[Strategy]] = {"alternating": AlternatingUsers, "single": SingleUser}
+STRATEGIES: dict[str, type[Strategy]] = {
+    "alternating": AlternatingUsers,
+    "dual": DualCredentials,
+    "single": SingleUser,
+}
 
 
 def strategy_named(name: str) -> Strategy:
-    """Return a strategy by name (``single`` or ``alternating``).
+    """Return a strategy by name (``single``, ``alternating`` or ``dual``).
 
     Raises:
         ConfigurationError: The name is unknown.
