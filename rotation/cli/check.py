@@ -117,11 +117,17 @@ def _clone_name(handler: DatabaseHandler[Any], secret: DatabaseSecret, report: R
         return report.add("admin secret", FAIL, "alternating users needs 'masterarn' in the secret")
     try:
         other = alternate_username(
-            secret.username, handler.clone_suffix, handler.max_username_length
+            secret.username,
+            handler.clone_suffix,
+            handler.max_username_length,
+            handler.username_length,
         )
     except RotationError as exc:
         return report.add("clone name", FAIL, str(exc))
-    limit = f"{len(other)} characters; {handler.display_name} allows {handler.max_username_length}"
+    limit = (
+        f"{handler.username_length(other)} long as {handler.display_name} counts; it allows "
+        f"{handler.max_username_length}"
+    )
     report.add("clone name", PASS, f"alternates {secret.username!r} with {other!r} ({limit})")
     return True
 
@@ -212,13 +218,19 @@ def _admin(
     # The admin acts in the user's database, as the rotation will.
     session = handler.parse_secret({**admin.raw, "dbname": secret.dbname}, admin=True)
     original = original_username(secret.username, handler.clone_suffix)
-    clone = alternate_username(original, handler.clone_suffix, handler.max_username_length)
+    clone = alternate_username(
+        original, handler.clone_suffix, handler.max_username_length, handler.username_length
+    )
     try:
         with handler.connect(session) as conn:
             report.add("admin login", PASS, f"admin {admin.username!r} logged in")
             limit = handler.username_limit(conn)
-            size = f"{clone!r} is {len(clone)} characters; this server allows {limit}"
-            report.add("clone name on server", len(clone) <= limit, size)
+            length = handler.username_length(clone)
+            size = (
+                f"{clone!r} is {length} long as {handler.display_name} counts; "
+                f"this server allows {limit}"
+            )
+            report.add("clone name on server", length <= limit, size)
             _privileges(handler, conn, original, report, admin=True)
     except RotationError as exc:
         report.add("admin login", FAIL, str(exc))
