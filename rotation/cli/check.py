@@ -124,8 +124,9 @@ def _clone_name(handler: DatabaseHandler[Any], secret: DatabaseSecret, report: R
         )
     except RotationError as exc:
         return report.add("clone name", FAIL, str(exc))
+    # username_length counts as the engine does (bytes for the PostgreSQL family).
     limit = (
-        f"{handler.username_length(other)} long as {handler.display_name} counts; it allows "
+        f"{handler.username_length(other)} long; {handler.display_name} allows "
         f"{handler.max_username_length}"
     )
     report.add("clone name", PASS, f"alternates {secret.username!r} with {other!r} ({limit})")
@@ -226,10 +227,7 @@ def _admin(
             report.add("admin login", PASS, f"admin {admin.username!r} logged in")
             limit = handler.username_limit(conn)
             length = handler.username_length(clone)
-            size = (
-                f"{clone!r} is {length} long as {handler.display_name} counts; "
-                f"this server allows {limit}"
-            )
+            size = f"{clone!r} is {length} long; this server allows {limit}"
             report.add("clone name on server", length <= limit, size)
             _privileges(handler, conn, original, report, admin=True)
     except RotationError as exc:

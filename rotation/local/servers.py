@@ -209,7 +209,7 @@ def postgres_supports_ssl(bindir: Path) -> bool:
     return "--with-openssl" in result.stdout or "--with-ssl" in result.stdout
 
 
-def _world_traversable(path: Path) -> bool:
+def others_may_enter(path: Path) -> bool:
     """Tell whether another OS user (``postgres``) may reach ``path`` (o+x on every parent)."""
     return all(part.stat().st_mode & 0o001 for part in (path, *path.parents))
 
@@ -256,7 +256,7 @@ class PostgreSQLServer(ThrowawayServer):
         bindir = self.bindir or postgres_bindir()
         if not (bindir / "initdb").exists():
             raise ServerUnavailableError(f"no initdb in {bindir}")
-        if _is_root() and not _world_traversable(bindir):
+        if _is_root() and not others_may_enter(bindir):
             raise ServerUnavailableError(
                 f"the postgres OS user cannot reach {bindir}: initdb refuses root and runs as "
                 "postgres; use binaries in a directory every user may read"
