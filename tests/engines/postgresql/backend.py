@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg2
@@ -82,20 +82,17 @@ class PostgreSQLBackend:
             )
             cur.execute(sql.SQL("GRANT rds_superuser TO {}").format(sql.Identifier(user)))
 
-    @contextmanager
-    def admin_connection(self, dbname: str = APP_DATABASE) -> Iterator[Any]:
+    def admin_connection(self, dbname: str = APP_DATABASE) -> AbstractContextManager[Any]:
         """Open an autocommit connection as the admin, closed on exit."""
-        conn = psycopg2.connect(**self._login(*self.admin, dbname))
-        conn.autocommit = True
-        try:
-            yield conn
-        finally:
-            conn.close()
+        return self._connection(self.admin, dbname)
+
+    def superuser_connection(self, dbname: str = APP_DATABASE) -> AbstractContextManager[Any]:
+        """Open an autocommit connection as the bootstrap superuser, closed on exit."""
+        return self._connection(self.superuser, dbname)
 
     @contextmanager
-    def superuser_connection(self, dbname: str = APP_DATABASE) -> Iterator[Any]:
-        """Open an autocommit connection as the bootstrap superuser, closed on exit."""
-        conn = psycopg2.connect(**self._login(*self.superuser, dbname))
+    def _connection(self, login: tuple[str, str], dbname: str) -> Iterator[Any]:
+        conn = psycopg2.connect(**self._login(*login, dbname))
         conn.autocommit = True
         try:
             yield conn

@@ -20,7 +20,7 @@ from rotation.engines.postgresql import PostgreSQLHandler
 from rotation.local import driver
 from rotation.local import secretsmanager as sm
 from tests.engines.postgresql.backend import APP_DATABASE, PostgreSQLBackend
-from tests.engines.support import admin_secret
+from tests.engines.support import admin_secret, user_secret
 
 # The backends are picked at run time (getfixturevalue), so the conftest cannot see the server.
 pytestmark = pytest.mark.integration
@@ -79,17 +79,6 @@ def rotate(backend: PostgreSQLBackend, client: Any, arn: str) -> dict[str, Any]:
     return dict(json.loads(sm.value_at(client, arn, "AWSCURRENT")))
 
 
-def user_secret(backend: PostgreSQLBackend, client: Any, username: str) -> str:
-    admin_user, admin_password = backend.admin_login()
-    base = {"engine": "postgres", **backend.connection_fields()}
-    admin_arn = client.create_secret(
-        Name="behaviour-admin",
-        SecretString=json.dumps({**base, "username": admin_user, "password": admin_password}),
-    )["ARN"]
-    value = {**base, "username": username, "password": PASSWORD, "masterarn": admin_arn}
-    return str(client.create_secret(Name="behaviour", SecretString=json.dumps(value))["ARN"])
-
-
 def test_application_on_the_clone_sees_the_originals_settings(
     backend: PostgreSQLBackend, original: str, client: Any
 ) -> None:
@@ -101,7 +90,7 @@ def test_application_on_the_clone_sees_the_originals_settings(
         backend, "ALTER ROLE {} CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'", original
     )
     admin(backend, "ALTER ROLE {} NOINHERIT", original)
-    arn = user_secret(backend, client, original)
+    arn = user_secret(backend, client, original, PASSWORD, alternating=True)
 
     current = rotate(backend, client, arn)
     clone, password = current["username"], current["password"]

@@ -16,7 +16,7 @@ from rotation.engines.postgresql.statements import md5_verifier
 from rotation.local import driver
 from rotation.local import secretsmanager as sm
 from tests.engines.postgresql.backend import PostgreSQLBackend
-from tests.engines.support import admin_secret
+from tests.engines.support import admin_secret, user_secret
 
 
 def test_driver_errors_are_wrapped_without_sql_or_password(
@@ -100,15 +100,9 @@ def test_md5_server_gets_md5_verifiers_salted_with_the_owning_role(
     name = f"md5user_{strategy}"
     pg_md5.create_user(name, "Initial-password-1")
     try:
-        value = {"engine": "postgres", **pg_md5.connection_fields(), "username": name,
-                 "password": "Initial-password-1"}  # fmt: skip
-        if strategy == "alternating":
-            user, password = pg_md5.admin_login()
-            admin = {**value, "username": user, "password": password}
-            value["masterarn"] = client.create_secret(
-                Name=f"md5-admin-{strategy}", SecretString=json.dumps(admin)
-            )["ARN"]
-        arn = client.create_secret(Name=f"md5-{strategy}", SecretString=json.dumps(value))["ARN"]
+        arn = user_secret(
+            pg_md5, client, name, "Initial-password-1", alternating=strategy == "alternating"
+        )
         handler = PostgreSQLHandler(strategy, settings=pg_md5.settings(), client=client)
         driver.rotate(handler, client, arn)
         current = json.loads(sm.value_at(client, arn, "AWSCURRENT"))
@@ -154,14 +148,7 @@ def test_multibyte_name_whose_clone_exceeds_63_bytes_is_refused_before_any_chang
     name = "é" * 29
     pg.create_user(name, "Initial-password-1")
     try:
-        user, password = pg.admin_login()
-        base = {"engine": "postgres", **pg.connection_fields()}
-        admin_arn = client.create_secret(
-            Name="bytes-admin",
-            SecretString=json.dumps({**base, "username": user, "password": password}),
-        )["ARN"]
-        value = {**base, "username": name, "password": "Initial-password-1", "masterarn": admin_arn}
-        arn = client.create_secret(Name="bytes", SecretString=json.dumps(value))["ARN"]
+        arn = user_secret(pg, client, name, "Initial-password-1", alternating=True)
         handler = PostgreSQLHandler("alternating", settings=pg.settings(), client=client)
         token = str(uuid.uuid4())
         with pytest.raises(UsernameTooLongError, match="64 long, over the limit of 63"):
