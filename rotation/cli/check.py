@@ -117,11 +117,18 @@ def _clone_name(handler: DatabaseHandler[Any], secret: DatabaseSecret, report: R
         return report.add("admin secret", FAIL, "alternating users needs 'masterarn' in the secret")
     try:
         other = alternate_username(
-            secret.username, handler.clone_suffix, handler.max_username_length
+            secret.username,
+            handler.clone_suffix,
+            handler.max_username_length,
+            handler.username_length,
         )
     except RotationError as exc:
         return report.add("clone name", FAIL, str(exc))
-    limit = f"{len(other)} characters; {handler.display_name} allows {handler.max_username_length}"
+    # username_length counts as the engine does (bytes for the PostgreSQL family).
+    limit = (
+        f"{handler.username_length(other)} long; {handler.display_name} allows "
+        f"{handler.max_username_length}"
+    )
     report.add("clone name", PASS, f"alternates {secret.username!r} with {other!r} ({limit})")
     return True
 
@@ -211,14 +218,17 @@ def _admin(
         return
     report.add("admin secret", PASS, admin.describe())
     original = original_username(secret.username, handler.clone_suffix)
-    clone = alternate_username(original, handler.clone_suffix, handler.max_username_length)
+    clone = alternate_username(
+        original, handler.clone_suffix, handler.max_username_length, handler.username_length
+    )
     try:
         # The admin acts in the user's database on the writer, as the rotation will.
         with handler.connect(admin.session) as conn:
             report.add("admin login", PASS, f"admin {admin.secret.username!r} logged in")
             limit = handler.username_limit(conn)
-            size = f"{clone!r} is {len(clone)} characters; this server allows {limit}"
-            report.add("clone name on server", len(clone) <= limit, size)
+            length = handler.username_length(clone)
+            size = f"{clone!r} is {length} long; this server allows {limit}"
+            report.add("clone name on server", length <= limit, size)
             _privileges(handler, conn, original, report, admin=True)
     except RotationError as exc:
         report.add("admin login", FAIL, str(exc))

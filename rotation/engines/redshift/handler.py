@@ -7,11 +7,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rotation.core.config import PasswordPolicy
-from rotation.core.errors import ConfigurationError, UsernameTooLongError
+from rotation.core.errors import ConfigurationError
 from rotation.engines.dbapi import Statement
 from rotation.engines.postgresql.handler import PostgreSQLHandler
+from rotation.engines.postgresql.statements import MD5
 from rotation.engines.redshift.preflight import RedshiftPreflight
-from rotation.engines.redshift.statements import GRANTABLES, Privilege, RedshiftStatements
+from rotation.engines.redshift.statements import (
+    GRANT_BATCH,
+    GRANTABLES,
+    Privilege,
+    RedshiftStatements,
+    grant_batches,
+)
 
 if TYPE_CHECKING:
     from psycopg2.extensions import connection as Connection
@@ -41,6 +48,8 @@ class RedshiftHandler(RedshiftStatements, RedshiftPreflight, PostgreSQLHandler):
     extra = "redshift"
 
     required_exclude_characters = FORBIDDEN
+    # Most objects named in one GRANT statement.
+    grant_batch_size = GRANT_BATCH
 
     def enforce_password_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
         """Exclude what Redshift forbids, require each type, refuse settings it would reject.
@@ -62,6 +71,10 @@ class RedshiftHandler(RedshiftStatements, RedshiftPreflight, PostgreSQLHandler):
                 )
         return replace(policy, require_each_included_type=True)
 
+    def password_encryption(self, conn: Connection) -> str:
+        """Return ``md5``: Redshift stores no other form, and has no such setting to ask."""
+        return MD5
+
     def privileges_of(self, conn: Connection, username: str) -> set[Privilege]:
         """Return the database, schema and table privileges a user holds, directly or not."""
         held: set[Privilege] = set()
@@ -75,21 +88,21 @@ class RedshiftHandler(RedshiftStatements, RedshiftPreflight, PostgreSQLHandler):
     def create_user_like(
         self, conn: Connection, username: str, template: str, password: str
     ) -> None:
-        """Create or refresh the clone and grant what it lacks of the original's privileges."""
-        if len(username.encode()) > self.max_username_length:
-            raise UsernameTooLongError(
-                f"user name {username!r} is {len(username.encode())} bytes; Redshift allows "
-                f"{self.max_username_length}"
-            )
-        missing = self.privileges_of(conn, template)
-        if self.user_exists(conn, username):
-            missing -= self.privileges_of(conn, username)
-            statements = [self.alter_password_statement(username, password)]
+        """Create or refresh the clone, then grant what it lacks, one committed batch at a time.
+
+        A user with thousands of tables would need thousands of GRANTs; they are batched (one
+        per privilege and schema, see :func:`grant_batches`) and each is committed, so a run cut
+        short by the function's timeout keeps its work and the retry, which recomputes what
+        the clone lacks, only grants the rest. The password comes first and is committed too:
+        the clone is not used before setSecret returns, which only happens once all is granted.
+        """
+        exists = self.user_exists(conn, username)
+        if exists:
+            self.run(conn, [self.alter_password_statement(username, password)])
         else:
-            statements = [self.create_login_statement(username, password)]
-        objects: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for kind, names, privilege in missing:
-            objects.setdefault((kind, names), []).append(privilege)
-        for (kind, names), privileges in sorted(objects.items()):
-            statements.append(self.grant_statement(kind, names, privileges, username))
-        self.run(conn, statements)
+            self.run(conn, [self.create_login_statement(username, password)])
+        missing = self.privileges_of(conn, template)
+        if exists:
+            missing -= self.privileges_of(conn, username)
+        for kind, privilege, objects in grant_batches(missing, self.grant_batch_size):
+            self.run(conn, [self.grant_statement(kind, [privilege], objects, username)])

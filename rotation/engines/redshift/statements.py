@@ -7,15 +7,14 @@ clone copies, with the catalog queries that find them; both Redshift and Postgre
 
 from __future__ import annotations
 
-import hashlib
 import string
 from typing import TYPE_CHECKING, Any
 
 from rotation.engines.dbapi import Statement
-from rotation.engines.postgresql.statements import PostgreSQLStatements
+from rotation.engines.postgresql.statements import MD5, PostgreSQLStatements, md5_verifier
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 _CAPITALS = frozenset(string.ascii_uppercase)
 
@@ -46,29 +45,59 @@ GRANTABLES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      f"WHERE c.relkind IN ('r', 'v', 'm', 'p') AND {_SCHEMAS}"),
 )  # fmt: skip
 Privilege = tuple[str, tuple[str, ...], str]  # (kind, object name parts, privilege)
+# Objects named in one GRANT: keeps a statement far below Redshift's 16 MB statement limit
+# (https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-sql.html) and bounds the work a
+# timeout can lose, since each GRANT is committed on its own.
+GRANT_BATCH = 1000
 
 
-def md5_password(password: str, username: str) -> str:
-    """Return the ``md5`` form of a password that Redshift accepts in place of the password."""
-    return "md5" + hashlib.md5((password + username).encode(), usedforsecurity=False).hexdigest()
+def grant_batches(
+    privileges: Iterable[Privilege], batch: int = GRANT_BATCH
+) -> list[tuple[str, str, list[tuple[str, ...]]]]:
+    """Group privileges into GRANTs: ``(kind, privilege, objects)``, at most ``batch`` objects.
+
+    One GRANT per privilege and schema for tables, as AWS's own function batches them, per
+    privilege for schemas, and per privilege and database for databases (datashare databases
+    cannot be mixed with local ones in one statement). Ordered databases, schemas, tables.
+    """
+    order = {kind: index for index, (kind, _, _) in enumerate(GRANTABLES)}
+    groups: dict[tuple[int, str, tuple[str, ...], str], list[tuple[str, ...]]] = {}
+    for kind, names, privilege in privileges:
+        scope = names if kind == "DATABASE" else names[:-1]
+        groups.setdefault((order[kind], privilege, scope, kind), []).append(names)
+    batches = []
+    for (_, privilege, _, kind), objects in sorted(groups.items()):
+        objects.sort()
+        batches += [
+            (kind, privilege, objects[start : start + batch])
+            for start in range(0, len(objects), batch)
+        ]
+    return batches
 
 
 class RedshiftStatements(PostgreSQLStatements):
     """Render the statements the Redshift handler executes (a mixin; pure, no connection)."""
 
-    def password_literal(self, username: str, password: str) -> Any:
+    def password_literal(self, username: str, password: str, encryption: str = MD5) -> Any:
         """Return the md5 form, or the plain password when the hashed name is uncertain.
 
-        Redshift folds ASCII upper case in names unless case-sensitive identifiers are on, so
-        the user name mixed into the hash is only certain when it has no ASCII capitals.
+        Redshift has only the md5 form, whatever ``encryption`` says. It folds ASCII upper case
+        in names unless case-sensitive identifiers are on, so the user name mixed into the hash
+        is only certain when it has no ASCII capitals.
         """
         from psycopg2 import sql
 
         if password.isascii() and password.isprintable() and not set(username) & _CAPITALS:
-            return sql.Literal(md5_password(password, username))
+            return sql.Literal(md5_verifier(password, username))
         return sql.Literal(password)
 
-    def alter_password_statement(self, username: str, password: str) -> Statement:
+    def username_limit_statement(self) -> Statement | None:
+        """Trust the class limit: Redshift names are 127 bytes whatever PostgreSQL 8 reports."""
+        return None
+
+    def alter_password_statement(
+        self, username: str, password: str, encryption: str = MD5
+    ) -> Statement:
         """Render ``ALTER USER <user> PASSWORD <secret>`` (Redshift's ALTER ROLE is for roles)."""
         from psycopg2 import sql
 
@@ -77,7 +106,9 @@ class RedshiftStatements(PostgreSQLStatements):
         )
         return Statement(query, None, "ALTER USER ... PASSWORD")
 
-    def create_login_statement(self, username: str, password: str) -> Statement:
+    def create_login_statement(
+        self, username: str, password: str, encryption: str = MD5
+    ) -> Statement:
         """Render ``CREATE USER <user> PASSWORD <secret>``."""
         from psycopg2 import sql
 
@@ -93,15 +124,23 @@ class RedshiftStatements(PostgreSQLStatements):
         )
 
     def grant_statement(
-        self, kind: str, names: tuple[str, ...], privileges: Iterable[str], username: str
+        self,
+        kind: str,
+        privileges: Iterable[str],
+        objects: Sequence[tuple[str, ...]],
+        username: str,
     ) -> Statement:
-        """Render ``GRANT <privileges> ON <kind> <object> TO <user>`` (keywords from GRANTABLES)."""
+        """Render ``GRANT <privileges> ON <kind> <object>, ... TO <user>``.
+
+        Keywords come from GRANTABLES; Redshift's GRANT takes lists of tables and of schemas
+        (https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html).
+        """
         from psycopg2 import sql
 
         query = sql.SQL("GRANT {} ON {} {} TO {}").format(
             sql.SQL(", ").join(sql.SQL(p) for p in sorted(privileges)),
             sql.SQL(kind),
-            sql.Identifier(*names),
+            sql.SQL(", ").join(sql.Identifier(*names) for names in objects),
             sql.Identifier(username),
         )
         return Statement(query, None, f"GRANT ON {kind}")

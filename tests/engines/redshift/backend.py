@@ -30,6 +30,8 @@ class RedshiftBackend(PostgreSQLBackend):
 
     handler_class = RedshiftHandler
     engine_value = "redshift"
+    # Redshift users have no pg_db_role_setting; the engine copies privileges only.
+    copies_behaviour = False
 
     def __init__(self, server: Any) -> None:
         super().__init__(server)

@@ -2,19 +2,19 @@
 
 Redshift stores passwords as ``'md5' + md5(password + user)``; a scram-sha-256 pg_hba cannot check
 such a hash, PostgreSQL's ``md5`` method checks it (and SCRAM-stored passwords too). So these
-tests start their own cluster with md5 host authentication instead of changing the shared one
-(``ROTATION_TEST_REDSHIFT_URL`` names an existing one). Tests
-that use it are integration tests; the rest are unit tests.
+tests use the shared md5 cluster (``postgresql_md5_server``: md5 host authentication and
+``password_encryption = md5``, as on Redshift) instead of changing the scram one
+(``ROTATION_TEST_REDSHIFT_URL`` names an existing one). Tests that use it are integration tests;
+the rest are unit tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
 
 import pytest
 
-from rotation.local.servers import PostgreSQLServer
-from tests.conftest import RunningServer, start_server
+from tests.conftest import RunningServer, _from_url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,6 +26,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def redshift_server() -> Iterator[RunningServer]:
+def redshift_server(request: pytest.FixtureRequest) -> RunningServer:
     """Provide a PostgreSQL cluster whose host logins use md5 authentication."""
-    yield from start_server("ROTATION_TEST_REDSHIFT_URL", lambda: PostgreSQLServer(host_auth="md5"))
+    url = os.environ.get("ROTATION_TEST_REDSHIFT_URL")
+    if url:
+        return RunningServer(_from_url(url), None)
+    server: RunningServer = request.getfixturevalue("postgresql_md5_server")
+    return server

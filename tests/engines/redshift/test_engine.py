@@ -14,8 +14,9 @@ from rotation.core.errors import ConfigurationError, SecretFormatError, Username
 from rotation.core.registry import engine_class
 from rotation.core.secret import DatabaseSecret
 from rotation.engines import redshift
+from rotation.engines.postgresql.statements import md5_verifier
 from rotation.engines.redshift import RedshiftHandler
-from rotation.engines.redshift.statements import md5_password
+from rotation.engines.redshift.statements import grant_batches
 
 # Redshift's plain-text password rules (docs.aws.amazon.com/redshift/latest/dg/r_CREATE_USER.html)
 VALID = re.compile(r"^(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[!-~]{8,64}$")
@@ -32,7 +33,7 @@ def assert_redshift_password(password: str) -> None:
 
 def test_md5_form_matches_the_aws_documentation_example() -> None:
     # CREATE USER docs: password "ez", user "user1" -> md5153c434b4b77c89e6b94f12c5393af5b
-    assert md5_password("ez", "user1") == "md5153c434b4b77c89e6b94f12c5393af5b"
+    assert md5_verifier("ez", "user1") == "md5153c434b4b77c89e6b94f12c5393af5b"
 
 
 def test_facts_and_registry() -> None:
@@ -117,9 +118,39 @@ def test_clone_name_limit_is_127(client: Any) -> None:
         rotation_handler.strategy.pending_username(rotation_handler, too_long)
 
 
-def test_clone_name_over_127_bytes_is_refused_before_any_statement(client: Any) -> None:
-    """The limit counts bytes: 61 two-byte letters + '_clone' is 67 characters, 128 bytes."""
-    original = "é" * 61
-    conn: Any = None  # any statement would fail on it with AttributeError
-    with pytest.raises(UsernameTooLongError, match="128 bytes; Redshift allows 127"):
-        handler(client, "alternating").create_user_like(conn, original + "_clone", original, "pw")
+def test_clone_name_over_127_bytes_is_refused_at_create_secret(client: Any) -> None:
+    """The limit counts bytes: 61 two-byte letters + '_clone' is 67 characters, 128 bytes.
+
+    The check is the core's (``username_length``, bytes for the PostgreSQL family), made when the
+    pending name is chosen, so createSecret stores nothing.
+    """
+    rotation_handler = handler(client, "alternating")
+    value = {"engine": "redshift", "host": "h", "password": "p", "masterarn": "arn:admin"}
+    secret = rotation_handler.parse_secret({**value, "username": "é" * 61})
+    with pytest.raises(UsernameTooLongError, match="would be 128 long, over the limit of 127"):
+        rotation_handler.strategy.pending_username(rotation_handler, secret)
+    fits = rotation_handler.parse_secret({**value, "username": "é" * 60})
+    assert rotation_handler.strategy.pending_username(rotation_handler, fits).endswith("_clone")
+
+
+def test_grants_are_batched_per_privilege_and_schema() -> None:
+    """One GRANT per privilege and schema (tables), per privilege (schemas), per database."""
+    held = {("TABLE", ("s1", f"t{i:02}"), "SELECT") for i in range(25)}
+    held |= {("TABLE", ("s1", f"t{i:02}"), "INSERT") for i in range(5)}
+    held |= {("TABLE", ("s2", "u"), "SELECT"), ("SCHEMA", ("s1",), "USAGE")}
+    held |= {("SCHEMA", ("s2",), "USAGE"), ("DATABASE", ("dev",), "CREATE")}
+    held |= {("DATABASE", ("shared",), "CREATE")}
+    batches = grant_batches(held, batch=10)
+    assert [(kind, privilege, len(objects)) for kind, privilege, objects in batches] == [
+        ("DATABASE", "CREATE", 1),
+        ("DATABASE", "CREATE", 1),  # datashare databases cannot share a statement
+        ("SCHEMA", "USAGE", 2),
+        ("TABLE", "INSERT", 5),
+        ("TABLE", "SELECT", 10),
+        ("TABLE", "SELECT", 10),
+        ("TABLE", "SELECT", 5),
+        ("TABLE", "SELECT", 1),
+    ]
+    assert batches[4][2][0] == ("s1", "t00")
+    assert batches[7][2] == [("s2", "u")]
+    assert grant_batches(set()) == []
