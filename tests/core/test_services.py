@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from rotation.core.config import Settings
 from rotation.core.errors import (
     ConfigurationError,
-    LoginFailedError,
     RotationError,
     SecretFormatError,
     SecretMismatchError,
@@ -25,53 +23,7 @@ from rotation.core.scrub import chain, texts
 from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
 from rotation.local import driver
 from rotation.local import secretsmanager as sm
-
-
-class KeyStore:
-    """An in-memory service whose users may hold two passwords at once; an admin manages them."""
-
-    def __init__(self) -> None:
-        self.passwords: dict[str, set[str]] = {}
-        self.calls: list[str] = []
-
-    def login(self, username: str, password: str) -> bool:
-        return password in self.passwords.get(username, set())
-
-
-class Session:
-    def __init__(self, store: KeyStore, username: str) -> None:
-        self.store, self.username = store, username
-
-
-class KeyStoreHandler(RotationHandler):
-    """The whole of a dual-credential service subclass: schema, connect, check, add, revoke."""
-
-    engine = "keystore"
-    secret_schema: ClassVar[dict[str, Any]] = {"username": str, "endpoint": str}
-    identity_keys = ("endpoint",)
-    stores: ClassVar[dict[str, KeyStore]] = {}
-
-    @contextmanager
-    def connect(self, secret: Any) -> Iterator[Session]:
-        store = self.stores[secret.raw["endpoint"]]
-        if not store.login(secret.username, secret.password):
-            raise LoginFailedError(f"user {secret.username!r} rejected")
-        yield Session(store, secret.username)
-
-    def check(self, conn: Session) -> None:
-        conn.store.calls.append("check")
-
-    def add_credential(self, conn: Session, username: str, password: str) -> None:
-        conn.store.calls.append("add")
-        conn.store.passwords[username].add(password)
-
-    def revoke_credential(self, conn: Session, username: str, password: str) -> None:
-        conn.store.calls.append("revoke")
-        conn.store.passwords[username].discard(password)
-
-    def set_password(self, conn: Session, username: str, password: str, old: str) -> None:
-        conn.store.calls.append("set")
-        conn.store.passwords[username] = {password}
+from tests.core.keystore import AdminKeyStoreHandler, KeyStore, KeyStoreHandler, Session
 
 
 @pytest.fixture
@@ -157,15 +109,6 @@ def test_dual_refuses_a_pending_secret_of_another_service(client: Any, store: Ke
 
 
 # -- single credential, set by the admin --------------------------------------------------------
-
-
-class AdminKeyStoreHandler(KeyStoreHandler):
-    admin_sets_passwords = True
-
-    def set_user_password(self, conn: Session, username: str, password: str) -> None:
-        assert conn.username == "root", "only the admin may set passwords here"
-        conn.store.calls.append("admin set")
-        conn.store.passwords[username] = {password}
 
 
 def test_single_credential_set_by_the_admin_after_the_current_login_proved_it(
