@@ -44,6 +44,7 @@ from moto import mock_aws
 from rotation.local.servers import (
     MariaDBServer,
     PostgreSQLServer,
+    RedisServer,
     ServerInfo,
     ServerUnavailableError,
     others_may_enter,
@@ -59,6 +60,7 @@ SERVER_FIXTURES = frozenset(
         "postgresql16_server",
         "postgresql18_server",
         "mariadb_server",
+        "redis_server",
         "redshift_server",
     }
 )
@@ -182,6 +184,12 @@ def postgresql18_server() -> Iterator[RunningServer]:
 def mariadb_server() -> Iterator[RunningServer]:
     """Provide a MariaDB server with an admin login."""
     yield from start_server("ROTATION_TEST_MARIADB_URL", MariaDBServer)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RunningServer]:
+    """Provide a Redis server with an ACL admin (the custom-service example's service)."""
+    yield from start_server("ROTATION_TEST_REDIS_URL", RedisServer)
 
 
 @pytest.fixture

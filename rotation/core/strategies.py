@@ -192,6 +192,15 @@ def require_same_user(current: Credential, pending: Credential, strategy: str) -
         )
 
 
+def require_admin_if_needed(handler: Service, current: Credential) -> None:
+    """Refuse a secret without ``masterarn`` for a service whose admin sets the passwords."""
+    if handler.admin_sets_passwords and not current.masterarn:
+        raise SecretFormatError(
+            f"{handler.display_name} users cannot change their own password: the secret needs "
+            "'masterarn' (the admin secret's ARN)"
+        )
+
+
 class SingleUser(Strategy):
     """The credential is replaced: by the user itself, or by the admin where the service says so."""
 
@@ -203,10 +212,8 @@ class SingleUser(Strategy):
         return current.username
 
     def required_hooks(self, handler: Service) -> tuple[str, ...]:
-        """Return ``set_password``, and ``set_user_password`` when the admin acts."""
-        if handler.admin_sets_passwords:
-            return ("set_password", "set_user_password")
-        return self.hooks
+        """Return ``set_password``, or ``set_user_password`` where the admin sets passwords."""
+        return ("set_user_password",) if handler.admin_sets_passwords else self.hooks
 
     def set_secret(
         self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
@@ -214,13 +221,14 @@ class SingleUser(Strategy):
         """Log in as current (then pending, then previous) and set the pending password."""
         require_same_server(current, pending, "pending secret")
         require_same_user(current, pending, "single user")
+        require_admin_if_needed(handler, current)
         for label, secret in self._login_candidates(handler, rotation, current, pending):
             try:
                 with handler.connect(secret) as conn:
                     if label == AWSPENDING:
                         handler.logger.info("pending password already set; nothing to do")
                         return
-                    if handler.admin_sets_passwords and current.masterarn:
+                    if handler.admin_sets_passwords:
                         # The login above proved the secret genuine; now the admin acts.
                         admin = _admin(handler, rotation, current)
                         with handler.connect(admin.session) as admin_conn:
@@ -329,6 +337,7 @@ class DualCredentials(Strategy):
         """Prove the current credential, then add the pending one beside it (idempotent)."""
         require_same_server(current, pending, "pending secret")
         require_same_user(current, pending, "dual credentials")
+        require_admin_if_needed(handler, current)
         # The current credential stays valid until after the switch, so it must log in; an
         # admin never acts on the word of a secret that does not.
         with _acting_session(handler, rotation, current) as conn:

@@ -153,6 +153,17 @@ class ThrowawayServer:
         raise NotImplementedError
 
 
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a server process: politely, then for sure."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def postgres_bindir() -> Path:
     """Find the PostgreSQL server binaries (Debian keeps them out of PATH).
 
@@ -394,14 +405,7 @@ class MariaDBServer(ThrowawayServer):
             conn.close()
 
     def _stop(self) -> None:
-        process: subprocess.Popen[bytes] | None = getattr(self, "process", None)
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        _terminate(getattr(self, "process", None))
 
     def access_denied_count(self, **connect: Any) -> int:
         """Return the server's count of refused logins (``Access_denied_errors``)."""
@@ -417,3 +421,34 @@ class MariaDBServer(ThrowawayServer):
             conn.close()
 
     failed_logins = access_denied_count
+
+
+class RedisServer(ThrowawayServer):
+    """A throwaway Redis (ACL users) with an admin user; the default user is switched off.
+
+    Used by the custom-service example (``templates/custom/redis_acl.py``) and its tests. No
+    persistence, loopback only, plaintext.
+    """
+
+    kind = "redis"
+
+    def __init__(self) -> None:
+        """Prepare a Redis server on a free loopback port."""
+        super().__init__(tls=False)
+
+    def _start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.path.exists(binary):
+            raise ServerUnavailableError("redis-server not found: apt-get install redis-server")
+        argv = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(self.root), "--daemonize", "no",
+            "--logfile", str(self.root / "redis.log"),
+            "--user", "default", "off",
+            "--user", ADMIN_USER, "on", f">{self.admin_password}", "~*", "&*", "+@all",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, START_TIMEOUT, self.process)
+
+    def _stop(self) -> None:
+        _terminate(getattr(self, "process", None))
