@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from rotation.cli.parser import UsageError
 from rotation.core.config import Settings
+from rotation.core.handler import RotationHandler
 from rotation.core.registry import ENGINES, engine_class
 from rotation.local.secretsmanager import STAND_IN_KEY, STAND_IN_REGION
 
 if TYPE_CHECKING:
     import argparse
-
-    from rotation.core.database import DatabaseHandler
 
 
 def secrets_manager_client(endpoint_url: str | None, region: str | None) -> Any:
@@ -81,10 +83,45 @@ def infer_engine(engine_value: object) -> str:
     return matches[0]
 
 
+def handler_class(spec: str) -> type[RotationHandler]:
+    """Import a user's handler class named ``MODULE:CLASS`` (the current directory first).
+
+    Raises:
+        UsageError: The spec is malformed, the module does not import, or the attribute is not
+            a RotationHandler subclass.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"--handler takes MODULE:CLASS, e.g. my_service:MyHandler, not {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r} for --handler: {exc}") from None
+    found = getattr(module, attribute, None)
+    if not (isinstance(found, type) and issubclass(found, RotationHandler)):
+        raise UsageError(f"{spec} is not a RotationHandler subclass")
+    return found
+
+
 def build_handler(
-    engine: str, strategy: str, settings: Settings, client: Any
-) -> DatabaseHandler[Any]:
-    """Return the engine's handler for a strategy, on the given client."""
+    engine: str | None,
+    strategy: str,
+    settings: Settings,
+    client: Any,
+    handler: str | None = None,
+) -> RotationHandler:
+    """Return the engine's (or the ``--handler`` class's) handler for a strategy, on a client.
+
+    Raises:
+        UsageError: Neither an engine nor a handler class was named, or the class is unusable.
+        ConfigurationError: The class lacks a hook the strategy needs.
+    """
+    if handler:
+        return handler_class(handler)(strategy=strategy, settings=settings, client=client)
+    if engine is None:
+        raise UsageError("name the engine (--engine) or your handler class (--handler)")
     return engine_class(engine)(strategy=strategy, settings=settings, client=client)
 
 

@@ -19,7 +19,7 @@ from rotation.cli.aws import (
     settings_from,
 )
 from rotation.cli.parser import UsageError
-from rotation.core.database import TLSMode
+from rotation.core.database import DatabaseHandler, TLSMode
 from rotation.core.errors import ConnectError, LoginFailedError, RotationError
 from rotation.core.log import redactor, secret_strings
 from rotation.core.secret import DatabaseSecret, parse_json_object
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     import argparse
 
     from rotation.cli.output import Output
-    from rotation.core.database import TLS, DatabaseHandler
+    from rotation.core.database import TLS
+    from rotation.core.handler import RotationHandler
 
 PASS, FAIL, NOT_CHECKED = "pass", "fail", "not checked"
 
@@ -68,10 +69,17 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     value = _load(args, client, report)
     if value is None:
         return False
-    engine = args.engine or infer_engine(value.get("engine"))
-    strategy = args.strategy or ("alternating" if value.get("masterarn") else "single")
-    doc.update(engine=engine, strategy=strategy)
-    handler = build_handler(engine, strategy, settings_from(args), client or offline_client())
+    custom = getattr(args, "handler", None)
+    engine = None if custom else args.engine or infer_engine(value.get("engine"))
+    guessed = "alternating" if value.get("masterarn") and not custom else "single"
+    strategy = args.strategy or guessed
+    built = build_handler(
+        engine, strategy, settings_from(args), client or offline_client(), handler=custom
+    )
+    doc.update(engine=built.engine, strategy=strategy)
+    if not isinstance(built, DatabaseHandler):
+        return _service(built, value, client, report)
+    handler: DatabaseHandler[Any] = built
     try:
         secret = handler.parse_secret(value)
     except RotationError as exc:
@@ -85,6 +93,39 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     session_ok = _session(handler, secret, report, own_privileges=strategy == "single")
     if strategy == "alternating" and session_ok:
         _admin(handler, secret, client, report)
+    return report.ok
+
+
+def _service(handler: RotationHandler, value: dict[str, Any], client: Any, report: Report) -> bool:
+    """Check a custom service's secret: its schema, a login, the admin secret if it has one."""
+    try:
+        secret = handler.parse_secret(value)
+    except RotationError as exc:
+        report.add("secret format", FAIL, str(exc))
+        return False
+    report.add("secret format", PASS, f"{handler.display_name} secret ({secret.where})")
+    try:
+        with handler.connect(secret) as conn:
+            handler.check(conn)
+    except LoginFailedError as exc:
+        return report.add("login", FAIL, str(exc))
+    except RotationError as exc:
+        return report.add("reachable", FAIL, str(exc))
+    report.add("login", PASS, f"user {secret.username!r} logged in")
+    if secret.masterarn:
+        if client is None:
+            need = "reading masterarn needs Secrets Manager: pass --endpoint-url or --region"
+            return report.add("admin secret", NOT_CHECKED, need)
+        try:
+            text = SecretsClient(client).get_string(secret.masterarn, AWSCURRENT)
+            admin_value = parse_json_object(text, f"admin secret {secret.masterarn}")
+            redactor.add(*secret_strings(admin_value, ("password",)))
+            admin = handler.load_admin(admin_value, secret.masterarn, secret)
+            with handler.connect(admin.session) as conn:
+                handler.check(conn)
+        except RotationError as exc:
+            return report.add("admin secret", FAIL, str(exc))
+        report.add("admin secret", PASS, admin.describe())
     return report.ok
 
 

@@ -12,7 +12,6 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from rotation.cli.aws import build_handler
 from rotation.cli.output import fingerprint, format_labels, short
 from rotation.cli.parser import UsageError
 from rotation.cli.steps import run_steps
@@ -67,7 +66,9 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
         redactor.add(info.admin_password)
         client = secrets.client()
         settings = Settings(secrets_manager_endpoint=secrets.endpoint, tls_ca_file=info.ca_file)
-        handler = build_handler(args.engine, args.strategy, settings, client)
+        handler = engine_class(args.engine)(
+            strategy=args.strategy, settings=settings, client=client
+        )
         arn = _create_secrets(handler, database, client, engine_value, args.strategy, out, doc)
         if args.strategy == "alternating":
             out.say("  expect:          the new user logs in; the previous one keeps working")

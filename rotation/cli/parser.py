@@ -90,11 +90,17 @@ def _aws_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=required)
+    which.add_argument(
         "--engine",
         choices=sorted(ENGINES),
-        required=required,
         help="engine module" + ("" if required else " (default: from the secret's engine value)"),
+    )
+    which.add_argument(
+        "--handler",
+        metavar="MODULE:CLASS",
+        help="your own RotationHandler subclass instead of an engine (imported from the "
+        "current directory or the Python path), e.g. redis_acl:RedisACLHandler",
     )
     parser.add_argument(
         "--strategy",

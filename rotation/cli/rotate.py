@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rotation.cli.output import Output
-    from rotation.core.database import DatabaseHandler
+    from rotation.core.handler import RotationHandler
 
 COMPLETED, STARTED, FAILED, TIMED_OUT = "completed", "started", "failed", "timed out"
 
@@ -100,10 +100,13 @@ def _local(
 ) -> bool:
     """Drive createSecret, setSecret, testSecret and finishSecret through the local handler."""
     current = json.loads(sm.value_at(client, arn, AWSCURRENT))
-    engine = args.engine or infer_engine(current.get("engine"))
-    strategy = args.strategy or ("alternating" if current.get("masterarn") else "single")
-    handler = build_handler(engine, strategy, settings_from(args), client)
-    doc.update(engine=engine, strategy=strategy, steps=[])
+    custom = getattr(args, "handler", None)
+    engine = None if custom else args.engine or infer_engine(current.get("engine"))
+    # For an engine, masterarn means alternating users; a service's admin may act for any.
+    guessed = "alternating" if current.get("masterarn") and not custom else "single"
+    strategy = args.strategy or guessed
+    handler = build_handler(engine, strategy, settings_from(args), client, handler=custom)
+    doc.update(engine=handler.engine, strategy=strategy, steps=[])
     token = _begin(handler, client, arn, current, out)
     doc["token"] = token
     if not run_steps(handler, arn, token, out, doc["steps"]):
@@ -116,7 +119,7 @@ def _local(
 
 
 def _begin(
-    handler: DatabaseHandler[Any], client: Any, arn: str, current: dict[str, Any], out: Output
+    handler: RotationHandler, client: Any, arn: str, current: dict[str, Any], out: Output
 ) -> str:
     """Create the AWSPENDING version the steps will fill; return its id (the token)."""
     if in_process_moto(client, arn):

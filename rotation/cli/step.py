@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     """Invoke the handler with one step's event; an error propagates as the step's failure."""
     client = secrets_manager_client(args.endpoint_url, args.region)
-    handler = build_handler(args.engine, args.strategy, settings_from(args), client)
+    handler = build_handler(
+        args.engine, args.strategy, settings_from(args), client, handler=args.handler
+    )
     body = event(args.secret_id, args.token, args.step, args.rotation_token)
     doc.update(step=args.step, secret_id=args.secret_id, token=args.token,
-               engine=args.engine, strategy=args.strategy)  # fmt: skip
+               engine=args.engine or handler.engine, strategy=args.strategy)  # fmt: skip
     started = time.perf_counter()
     try:
         handler.handle(body, None)
