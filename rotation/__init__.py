@@ -25,6 +25,7 @@ from rotation.core.errors import (
     SecretMismatchError,
     SecretsManagerError,
     SecretTestFailedError,
+    ServiceError,
     UnknownVersionError,
     UserManagementError,
     UsernameTooLongError,
@@ -33,20 +34,24 @@ from rotation.core.event import RotationEvent, Step
 from rotation.core.handler import RotationHandler
 from rotation.core.registry import engine_class
 from rotation.core.rotation import Rotation
-from rotation.core.secret import DatabaseSecret
-from rotation.core.strategies import AlternatingUsers, SingleUser, Strategy
+from rotation.core.secret import DatabaseSecret, ServiceSecret
+from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
+from rotation.core.strategies import AlternatingUsers, DualCredentials, SingleUser, Strategy
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "TLS",
+    "AWSCURRENT",
+    "AWSPENDING",
+    "AWSPREVIOUS",
     "AlternatingUsers",
     "ConfigurationError",
     "ConnectError",
     "DatabaseHandler",
-    "DatabaseServiceError",
     "DatabaseSecret",
+    "DatabaseServiceError",
     "DriverNotInstalledError",
+    "DualCredentials",
     "EngineError",
     "Finding",
     "InvalidEventError",
@@ -63,10 +68,13 @@ __all__ = [
     "SecretMismatchError",
     "SecretTestFailedError",
     "SecretsManagerError",
+    "ServiceError",
+    "ServiceSecret",
     "Settings",
     "SingleUser",
     "Step",
     "Strategy",
+    "TLS",
     "TLSMode",
     "UnknownVersionError",
     "UserManagementError",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rotation.cli.check import run as run_check
 from rotation.cli.demo import run as run_demo
 from rotation.cli.events import run as run_events
+from rotation.cli.init_service import run as run_init_service
 from rotation.cli.logs import logs_to_stderr
 from rotation.cli.output import Output
 from rotation.cli.parser import (
@@ -40,6 +41,7 @@ COMMANDS = {
     "check": run_check,
     "demo": run_demo,
     "events": run_events,
+    "init-service": run_init_service,
     "rotate": run_rotate,
     "step": run_step,
 }

@@ -184,4 +184,15 @@ def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentP
     events.add_argument("--out", default="events", help="directory for the files (./events)")
     events.add_argument("--token", help="ClientRequestToken (default: a new UUID)")
     events.add_argument("--rotation-token", help="RotationToken to include, if any")
+
+    init = command("init-service", "write a rotation function for your own service: the "
+                   "handler, its test (green as written) and a SAM template")  # fmt: skip
+    init.add_argument("name", metavar="NAME", help="module name, e.g. my_service")
+    init.add_argument(
+        "--strategy",
+        choices=("dual", "single"),
+        default="dual",
+        help="dual: add the new password beside the old (default); single: replace it",
+    )
+    init.add_argument("--dir", default=".", help="directory for the files (.)")
     return parser

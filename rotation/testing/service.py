@@ -77,6 +77,9 @@ class ServiceBackend(Protocol):
         """Remove everything :meth:`create` made for ``name`` (and anything rotation added)."""
         ...
 
+    # Optional: ``handler(strategy=..., settings=..., client=...)`` builds the handler, for
+    # classes whose constructor takes more (the suite calls ``handler_class(...)`` otherwise).
+
 
 class InjectedCrashError(Exception):
     """The failure the crash tests raise to simulate a crash."""
@@ -110,10 +113,17 @@ class Case:
         ]
 
     def handler(self) -> RotationHandler:
-        """Build the handler under test on the moto client."""
-        return self.backend.handler_class(
-            strategy=self.backend.strategy, settings=self.backend.settings(), client=self.client
-        )
+        """Build the handler under test on the moto client (``backend.handler()`` if it has one)."""
+        options: dict[str, Any] = {
+            "strategy": self.backend.strategy,
+            "settings": self.backend.settings(),
+            "client": self.client,
+        }
+        build = getattr(self.backend, "handler", None)
+        if callable(build):  # handlers whose constructor takes more, e.g. the service's client
+            built: RotationHandler = build(**options)
+            return built
+        return self.backend.handler_class(**options)
 
     def at(self, stage: str) -> dict[str, Any]:
         """Return the decoded secret value at a stage."""
