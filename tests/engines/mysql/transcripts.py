@@ -105,3 +105,20 @@ MARIADB_OBRIEN = [
 ]
 # The same user under sql_mode=ANSI_QUOTES.
 MARIADB_OBRIEN_ANSI = ['GRANT "r1" TO "o\'brien"@"%"']
+
+# The master user's global privileges on RDS for MySQL, from the table "Master user account
+# privileges" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html),
+# as SHOW GRANTS lines (grantee left as <who>). Before 8.0.36 there is no ROLE_ADMIN (nor SUPER).
+RDS_MASTER_BEFORE_8_0_36 = [
+    "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, "
+    "ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+    "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
+    "EVENT, TRIGGER ON *.* TO <who> WITH GRANT OPTION",
+]
+# From 8.0.36: CREATE ROLE, DROP ROLE and the dynamic APPLICATION_PASSWORD_ADMIN, ROLE_ADMIN,
+# SET_USER_ID, XA_RECOVER_ADMIN as well (and the rds_superuser_role role).
+RDS_MASTER_8_0_36 = [
+    RDS_MASTER_BEFORE_8_0_36[0].replace("EVENT, TRIGGER", "EVENT, TRIGGER, CREATE ROLE, DROP ROLE"),
+    "GRANT APPLICATION_PASSWORD_ADMIN,ROLE_ADMIN,SET_USER_ID,XA_RECOVER_ADMIN ON *.* TO <who> "
+    "WITH GRANT OPTION",
+]
