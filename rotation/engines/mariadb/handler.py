@@ -1,8 +1,13 @@
-"""The MariaDB handler: the MySQL handler with MariaDB's facts and own-password statement."""
+"""The MariaDB handler: the MySQL handler with MariaDB's facts.
+
+The statements need no override: the server's handshake says MariaDB (``5.5.5-10.x-MariaDB``),
+so :class:`~rotation.engines.mysql.version.ServerVersion` selects ``SET PASSWORD =
+PASSWORD(%s)`` for a user's own password (MariaDB's ALTER USER needs CREATE USER even on one's
+own account) and leaves out what MariaDB lacks (plugin clause, REPLACE, mysql.default_roles).
+"""
 
 from __future__ import annotations
 
-from rotation.engines.dbapi import Statement
 from rotation.engines.mysql.handler import MySQLHandler
 
 
@@ -16,7 +21,3 @@ class MariaDBHandler(MySQLHandler):
     # 128 since MariaDB 10.6 (80 before); the server's own limit is checked before any change.
     max_username_length = 128
     extra = "mariadb"
-
-    def own_password_statement(self, version: tuple[int, ...], password: str) -> Statement:
-        """Render ``SET PASSWORD = PASSWORD(%s)``; MariaDB versions do not follow MySQL's."""
-        return Statement("SET PASSWORD = PASSWORD(%s)", (password,), "SET PASSWORD")

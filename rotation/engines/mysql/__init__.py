@@ -4,13 +4,16 @@
 :driver: PyMySQL (``pip install "rotation[mysql]"``)
 :secret engine values: ``mysql``, ``aurora-mysql``
 :strategies: single user, alternating users
-:statements: single user: ``ALTER USER CURRENT_USER() IDENTIFIED BY %s`` (5.7.6 and later) or
-    ``SET PASSWORD = PASSWORD(%s)`` (older servers), chosen by the server's version. Alternating
-    users, for every host of the original: ``CREATE USER IF NOT EXISTS``, ``ALTER USER ...
-    IDENTIFIED BY %s REQUIRE ...`` (copying the original's TLS requirements), then each line of
-    ``SHOW GRANTS`` for the original that the clone lacks, re-addressed to the clone.
+:statements: chosen by the server's product and version (:mod:`.version`). Single user:
+    ``ALTER USER CURRENT_USER() IDENTIFIED WITH <own plugin> BY %s [REPLACE %s]`` (MySQL 5.7.6+,
+    REPLACE from 8.0.13) or ``SET PASSWORD = PASSWORD(%s)`` (MariaDB, older MySQL). Alternating
+    users, for every host of the original: ``CREATE USER`` with the original's plugin and options
+    (:mod:`.account`) or, for an existing clone, ``ALTER USER ... IDENTIFIED`` then the options;
+    then each ``SHOW GRANTS`` line the clone lacks, re-addressed (:mod:`.grants`: grants, partial
+    revokes, MariaDB's default-role lines), then MySQL 8's default roles.
 :modules: :mod:`.handler` (connections, primitives), :mod:`.statements` (pure rendering),
-    :mod:`.preflight` (read-only hooks of ``rotation check``).
+    :mod:`.version`, :mod:`.grants`, :mod:`.account` (pure reading of server output), and
+    :mod:`.preflight` (read-only hooks of ``rotation check`` and the reads the handler shares).
 
 Names and passwords are bound by PyMySQL, never formatted into SQL. Replayed grant lines come
 from the server itself; only their grantee is rewritten, quoted as the server quotes names.

@@ -13,7 +13,7 @@ import pymysql
 from rotation.core.config import Settings
 from rotation.engines.mariadb import MariaDBHandler
 from rotation.engines.mysql import MySQLHandler
-from rotation.engines.mysql.statements import grantee
+from rotation.engines.mysql.grants import grantee
 from tests.conftest import RunningServer
 
 APP_DATABASE = "appdb"

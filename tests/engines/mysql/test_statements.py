@@ -1,112 +1,169 @@
-"""MySQL and MariaDB statements, rendered without a server."""
+"""MySQL and MariaDB statements, rendered without a server for each server version."""
 
 from __future__ import annotations
 
 import pytest
 
+from rotation.core.errors import UserManagementError
 from rotation.engines.mariadb import MariaDBHandler
 from rotation.engines.mysql import MySQLHandler
-from rotation.engines.mysql.statements import grantee, quote_name, readdress_grant
+from rotation.engines.mysql.account import Account
+from rotation.engines.mysql.grants import grantee_spellings
+from rotation.engines.mysql.statements import plugin_from_create_user
+from rotation.engines.mysql.version import parse_server_version
+from tests.engines.mysql import transcripts as t
 
-HOSTILE = ["o'brien", "bq`tick", "back\\slash", "per%cent", "semi;colon", "with space", "ünï"]
+MYSQL_57 = parse_server_version("5.7.44")
+MYSQL_80_12 = parse_server_version("8.0.12")
+MYSQL_80 = parse_server_version("8.0.36")
+MYSQL_84 = parse_server_version("8.4.3")
+AURORA_3 = parse_server_version("8.0.32")
+MARIADB = parse_server_version("5.5.5-10.11.19-MariaDB-0+deb12u1")
+HANDLER = MySQLHandler.__new__(MySQLHandler)
 
 
-@pytest.mark.parametrize("name", HOSTILE)
-def test_quote_name_doubles_backticks_only(name: str) -> None:
-    quoted = quote_name(name)
-    assert quoted[0] == quoted[-1] == "`"
-    assert quoted[1:-1].replace("``", "`") == name
+def native(host: str = "%") -> Account:
+    return Account(host, {"plugin": "mysql_native_password"})
 
 
-@pytest.mark.parametrize("name", HOSTILE)
-def test_grant_lines_are_readdressed_to_the_clone(name: str) -> None:
-    source, target = grantee(name, "%"), grantee(name + "_clone", "%")
-    line = f"GRANT SELECT, INSERT ON `appdb`.* TO {source} WITH GRANT OPTION"
-    assert readdress_grant(line, source, target) == (
-        f"GRANT SELECT, INSERT ON `appdb`.* TO {target} WITH GRANT OPTION"
+@pytest.mark.parametrize("server", [MYSQL_80, MYSQL_84, AURORA_3])
+def test_own_password_on_8_0_13_and_later_sends_replace_and_keeps_the_plugin(
+    server: object,
+) -> None:
+    """Without REPLACE, password_require_current refuses the change (error 3892, transcript
+    MISSING_CURRENT); without WITH, ALTER USER moves the account to the default plugin."""
+    statement = HANDLER.own_password_statement(server, "new", "old", "mysql_native_password")  # type: ignore[arg-type]
+    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s REPLACE %s"
+    assert statement.params == ("mysql_native_password", "new", "old")
+
+
+@pytest.mark.parametrize("server", [MYSQL_57, MYSQL_80_12])
+def test_own_password_before_8_0_13_has_no_replace(server: object) -> None:
+    statement = HANDLER.own_password_statement(server, "new", "old", "caching_sha2_password")  # type: ignore[arg-type]
+    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s"
+    assert statement.params == ("caching_sha2_password", "new")
+
+
+def test_own_password_without_a_known_plugin_and_on_old_or_mariadb_servers() -> None:
+    assert HANDLER.own_password_statement(MYSQL_80, "new", "old").sql == (
+        "ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s"
     )
+    for server in (parse_server_version("5.6.51"), MARIADB):
+        statement = HANDLER.own_password_statement(server, "new", "old", "x")
+        assert (statement.sql, statement.params) == ("SET PASSWORD = PASSWORD(%s)", ("new",))
+    maria = MariaDBHandler.__new__(MariaDBHandler).own_password_statement(MARIADB, "pw", "old")
+    assert maria.sql == "SET PASSWORD = PASSWORD(%s)"
 
 
-def test_role_and_default_role_lines_are_readdressed() -> None:
-    source, target = grantee("app", "%"), grantee("app_clone", "%")
-    assert (
-        readdress_grant(f"GRANT `reader` TO {source}", source, target)
-        == f"GRANT `reader` TO {target}"
+def test_retain_current_password_renders_for_dual_password_servers_only() -> None:
+    """The dual-password strategy's statement: ALTER USER ... REPLACE ... RETAIN (8.0.14+)."""
+    statement = HANDLER.own_password_statement(MYSQL_80, "new", "old", "caching_sha2_password",
+                                               retain=True)  # fmt: skip
+    assert statement.sql == (
+        "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s REPLACE %s RETAIN CURRENT PASSWORD"
     )
-    assert (
-        readdress_grant(f"SET DEFAULT ROLE `reader` FOR {source}", source, target)
-        == f"SET DEFAULT ROLE `reader` FOR {target}"
+    for server in (parse_server_version("8.0.13"), MYSQL_57, MARIADB):
+        with pytest.raises(UserManagementError, match="dual passwords"):
+            HANDLER.own_password_statement(server, "new", "old", retain=True)
+
+
+def test_the_plugin_is_read_from_show_create_user_without_the_hash() -> None:
+    assert plugin_from_create_user(t.CREATE_USER_5_7, grantee_spellings("root", "localhost")) == (
+        "mysql_native_password"
     )
-
-
-def test_the_password_hash_is_never_replayed() -> None:
-    source, target = grantee("app", "%"), grantee("app_clone", "%")
+    spellings = grantee_spellings("non_priv_usr", "%")
+    assert plugin_from_create_user(t.CREATE_USER_8_0, spellings) == "<default_auth_plugin>"
     line = (
-        f"GRANT USAGE ON *.* TO {source} IDENTIFIED BY PASSWORD '*0D3CED9BEC10A777AEC23CCC353A8C0'"
+        "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$x' REQUIRE NONE"
     )
-    assert readdress_grant(line, source, target) == f"GRANT USAGE ON *.* TO {target}"
-    with_option = line + " WITH GRANT OPTION"
-    assert readdress_grant(with_option, source, target) == (
-        f"GRANT USAGE ON *.* TO {target} WITH GRANT OPTION"
-    )
+    assert plugin_from_create_user(line, grantee_spellings("app", "%")) == "caching_sha2_password"
+    # Another account's output (or a name that imitates the clause) gives nothing.
+    assert plugin_from_create_user(line, grantee_spellings("ap", "%")) == ""
 
 
-def test_a_grantee_named_inside_an_object_name_is_not_rewritten() -> None:
-    """Only the grantee at the end is replaced, not a same-named table earlier in the line."""
-    source, target = grantee("app", "%"), grantee("app_clone", "%")
-    line = f"GRANT SELECT ON `db`.`TO {source}` TO {source}"
+def test_session_mode_turns_ansi_quotes_off() -> None:
+    no_auto = "NO_AUTO_CREATE_USER"
+    for server, mode in ((MYSQL_80, ""), (MYSQL_57, no_auto), (MARIADB, no_auto)):
+        statement = HANDLER.session_mode_statement(server)
+        assert (statement.sql, statement.params) == ("SET SESSION sql_mode = %s", (mode,))
+
+
+def test_create_user_copies_the_plugin_and_options_in_one_statement() -> None:
+    account = Account(
+        "10.0.0.%",
+        {"plugin": "mysql_native_password", "ssl_type": "ANY", "ssl_cipher": "",
+         "x509_issuer": "", "x509_subject": "", "max_questions": 0, "max_updates": 0,
+         "max_connections": 0, "max_user_connections": 5, "password_lifetime": None,
+         "account_locked": "N", "password_reuse_history": 3, "password_reuse_time": None,
+         "password_require_current": "Y"},
+        {"failed_login_attempts": 3, "password_lock_time_days": 2},
+    )  # fmt: skip
+    statement = HANDLER.create_user_statement(
+        "o'brien_clone", "10.0.0.%", "p'w%", account, MYSQL_84
+    )
+    assert statement.sql == (
+        "CREATE USER %s@%s IDENTIFIED WITH %s BY %s REQUIRE SSL WITH MAX_QUERIES_PER_HOUR %s "
+        "MAX_UPDATES_PER_HOUR %s MAX_CONNECTIONS_PER_HOUR %s MAX_USER_CONNECTIONS %s PASSWORD "
+        "EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY %s PASSWORD REUSE INTERVAL DEFAULT "
+        "PASSWORD REQUIRE CURRENT FAILED_LOGIN_ATTEMPTS %s PASSWORD_LOCK_TIME %s"
+    )
+    assert statement.params == (
+        "o'brien_clone", "10.0.0.%", "mysql_native_password", "p'w%", 0, 0, 0, 5, 3, 3, 2
+    )  # fmt: skip
+    assert "o'brien" not in statement.sql
+    assert "p'w%" not in statement.sql
+    assert repr(statement) == "Statement(action='CREATE USER')"
+
+
+def test_a_password_is_set_apart_from_the_options() -> None:
+    """So that a retry never sends the same password twice to a server with a password history."""
+    account = Account("%", {"plugin": "caching_sha2_password", "account_locked": "Y",
+                            "password_lifetime": 0})  # fmt: skip
+    password = HANDLER.set_password_statement("app_clone", "%", "pw", account, MYSQL_80)
+    assert (password.sql, password.params) == (
+        "ALTER USER %s@%s IDENTIFIED WITH %s BY %s",
+        ("app_clone", "%", "caching_sha2_password", "pw"),
+    )
+    options = HANDLER.account_options_statement("app_clone", "%", account, MYSQL_80)
+    assert options is not None
+    assert (options.sql, options.params) == (
+        "ALTER USER %s@%s PASSWORD EXPIRE NEVER ACCOUNT LOCK",
+        ("app_clone", "%"),
+    )
     assert (
-        readdress_grant(line, source, target) == f"GRANT SELECT ON `db`.`TO {source}` TO {target}"
+        HANDLER.account_options_statement("a", "%", Account("%", {"plugin": "x"}), MYSQL_80) is None
     )
 
 
-def test_lines_for_someone_else_are_skipped() -> None:
-    assert (
-        readdress_grant(
-            "GRANT SELECT ON *.* TO `other`@`%`", grantee("app", "%"), grantee("app_clone", "%")
-        )
-        is None
+def test_mariadb_accounts_get_no_plugin_clause() -> None:
+    columns = {"plugin": "mysql_native_password", "ssl_type": "", "ssl_cipher": "",
+               "x509_issuer": "", "x509_subject": "", "max_user_connections": 3}  # fmt: skip
+    account = Account("%", columns)
+    statement = HANDLER.create_user_statement("u", "%", "pw", account, MARIADB)
+    assert statement.sql == (
+        "CREATE USER %s@%s IDENTIFIED BY %s REQUIRE NONE WITH MAX_USER_CONNECTIONS %s"
     )
+    assert statement.params == ("u", "%", "pw", 3)
 
 
-@pytest.mark.parametrize(
-    ("columns", "clause", "params"),
-    [
-        (("", "", "", ""), "REQUIRE NONE", []),
-        (("ANY", "", "", ""), "REQUIRE SSL", []),
-        ((b"X509", b"", b"", b""), "REQUIRE X509", []),
-        (
-            ("SPECIFIED", "AES256", "", "/CN=client"),
-            "REQUIRE CIPHER %s AND SUBJECT %s",
-            ["AES256", "/CN=client"],
-        ),
-    ],
-)
-def test_require_clause(columns: tuple[object, ...], clause: str, params: list[str]) -> None:
-    assert MySQLHandler.require_clause(*columns) == (clause, params)
+def test_an_account_without_a_password_plugin_is_refused() -> None:
+    account = Account("%", {"plugin": "AWSAuthenticationPlugin"})
+    with pytest.raises(UserManagementError, match="AWSAuthenticationPlugin"):
+        HANDLER.create_user_statement("u", "%", "pw", account, AURORA_3)
 
 
-def test_own_password_statement_follows_the_server_version() -> None:
-    handler = MySQLHandler.__new__(MySQLHandler)
-    modern = handler.own_password_statement((8, 0, 36), "pw")
-    assert (modern.sql, modern.params) == ("ALTER USER CURRENT_USER() IDENTIFIED BY %s", ("pw",))
-    old = handler.own_password_statement((5, 6, 51), "pw")
-    assert (old.sql, old.params) == ("SET PASSWORD = PASSWORD(%s)", ("pw",))
-    maria = MariaDBHandler.__new__(MariaDBHandler).own_password_statement((10, 11, 6), "pw")
-    assert (maria.sql, maria.params) == ("SET PASSWORD = PASSWORD(%s)", ("pw",))
-
-
-def test_names_and_passwords_are_parameters_never_text() -> None:
-    handler = MySQLHandler.__new__(MySQLHandler)
-    create = handler.create_user_statement("o'brien", "%", "p'w%")
-    alter = handler.alter_user_statement("o'brien", "%", "p'w%", ("ANY", "", "", ""))
-    assert "o'brien" not in create.sql
-    assert "p'w%" not in create.sql
-    assert create.params == ("o'brien", "%", "p'w%")
-    assert alter.sql == "ALTER USER %s@%s IDENTIFIED BY %s REQUIRE SSL"
-    assert "p'w%" not in repr(alter)
+def test_default_roles_statements() -> None:
+    query = HANDLER.default_roles_statement("joe", "localhost")
+    assert "mysql.default_roles" in query.sql
+    assert query.params == ("joe", "localhost")
+    roles = [("wp_administrators", "%"), ("o'r", "h")]
+    statement = HANDLER.set_default_roles_statement("joe_clone", "localhost", roles)
+    assert statement.sql == "ALTER USER %s@%s DEFAULT ROLE %s@%s, %s@%s"
+    assert statement.params == ("joe_clone", "localhost", "wp_administrators", "%", "o'r", "h")
+    none = HANDLER.set_default_roles_statement("joe_clone", "localhost", [])
+    assert none.sql == "ALTER USER %s@%s DEFAULT ROLE NONE"
 
 
 def test_statement_repr_hides_sql_and_parameters() -> None:
-    statement = MySQLHandler.__new__(MySQLHandler).create_user_statement("u", "%", "Secret-pw-1")
-    assert repr(statement) == "Statement(action='CREATE USER')"
+    statement = HANDLER.set_password_statement("u", "%", "Secret-pw-1", native(), MYSQL_80)
+    assert "Secret-pw-1" not in repr(statement)

@@ -1,0 +1,279 @@
+"""A DB-API double of a MySQL 8 server's account management, for the handler's own statements.
+
+No MySQL 8 server can run here, so the handler's flows (clone creation and refresh, own password
+change, ``rotation check``) run against this model. It understands exactly the statements the
+handler renders (matched by their SQL text) and models only these documented behaviours:
+
+* SHOW GRANTS prints the account's grant lines, GRANT lines before REVOKE lines, and never the
+  default roles (mysql-test/r/roles.result, see ``transcripts.ROLES_JOE``).
+* GRANT ... ON *.* by an unrestricted grantor removes the grantee's partial revokes of those
+  privileges (mysql-test/suite/auth_sec/r/partial_revokes_add_remove.result, case 1).
+* Granting a role needs ROLE_ADMIN (or WITH ADMIN OPTION / SUPER), error 1227 otherwise
+  (roles.result, ``transcripts.ROLE_GRANT_DENIED``).
+* A password in the account's last ``password_history`` passwords is refused with 3638
+  (https://dev.mysql.com/doc/refman/8.0/en/password-management.html#password-reuse-policy).
+* With ``password_require_current`` an unprivileged user's own change without REPLACE fails with
+  3892, a wrong REPLACE with 3891 (password_require_current.result).
+* ``IDENTIFIED BY`` without ``WITH`` gives the account the default plugin
+  (https://dev.mysql.com/doc/refman/8.0/en/alter-user.html, "IDENTIFIED BY 'auth_string'").
+* ``PASSWORD()`` no longer exists in MySQL 8.0 (a syntax error, 1064).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+COLUMNS = (
+    "Host", "User", "plugin", "authentication_string", "ssl_type", "ssl_cipher", "x509_issuer",
+    "x509_subject", "max_questions", "max_updates", "max_connections", "max_user_connections",
+    "password_lifetime", "account_locked", "Password_reuse_history", "Password_reuse_time",
+    "Password_require_current", "User_attributes",
+)  # fmt: skip
+
+
+# A new account's values (https://dev.mysql.com/doc/refman/8.0/en/grant-tables.html: limits are
+# 0 = unlimited, NULL policies defer to the server's defaults).
+DEFAULTS: dict[str, Any] = {
+    "ssl_type": "", "ssl_cipher": b"", "x509_issuer": b"", "x509_subject": b"",
+    "max_questions": 0, "max_updates": 0, "max_connections": 0, "max_user_connections": 0,
+    "password_lifetime": None, "account_locked": "N", "Password_reuse_history": None,
+    "Password_reuse_time": None, "Password_require_current": None,
+}  # fmt: skip
+
+
+@dataclass
+class FakeAccount:
+    """One mysql.user row and what hangs off it."""
+
+    password: str
+    plugin: str = "caching_sha2_password"
+    grants: list[str] = field(default_factory=list)  # as SHOW GRANTS prints them, no grantee
+    default_roles: list[tuple[str, str]] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # mysql.user option columns
+    locking: str | None = None  # $.Password_locking as JSON text
+    option_sql: list[str] = field(default_factory=list)  # option clauses received
+    privileged: bool = False  # may change passwords without REPLACE (e.g. CREATE USER)
+
+
+class FakeServer:
+    """The accounts of one server and the statements it received."""
+
+    def __init__(
+        self,
+        version: str = "8.0.36",
+        default_plugin: str = "caching_sha2_password",
+        *,
+        quoted_grantee: bool = False,
+    ) -> None:
+        self.version = version
+        # MySQL 5.7 writes the grantee as 'user'@'host' (transcripts.MANUAL_5_7_ADMIN).
+        self.quoted_grantee = quoted_grantee
+        self.default_plugin = default_plugin
+        self.accounts: dict[tuple[str, str], FakeAccount] = {}
+        self.password_history = 0
+        self.require_current = False
+        self.log: list[tuple[str, tuple[Any, ...] | None]] = []
+
+    def add(self, user: str, host: str = "%", **kwargs: Any) -> FakeAccount:
+        account = FakeAccount(**kwargs)
+        account.history.append(account.password)
+        self.accounts[(user, host)] = account
+        return account
+
+    def connect(self, user: str, host: str = "%") -> FakeConnection:
+        return FakeConnection(self, (user, host))
+
+    def grant_lines(self, user: str, host: str) -> list[str]:
+        account = self.accounts[(user, host)]
+        who = f"`{user.replace('`', '``')}`@`{host.replace('`', '``')}`"
+        if self.quoted_grantee:
+            who = f"'{user}'@'{host}'"
+        ordered = sorted(account.grants, key=lambda g: g.startswith("REVOKE"))
+        return [g.replace("<who>", who) for g in ordered]
+
+
+def _error(code: int, message: str) -> pymysql.err.OperationalError:
+    return pymysql.err.OperationalError(code, message)
+
+
+class FakeCursor:
+    def __init__(self, connection: FakeConnection) -> None:
+        self.connection = connection
+        self.rows: list[tuple[Any, ...]] = []
+        self.description: tuple[Any, ...] | None = None
+
+    def __enter__(self) -> FakeCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        server = self.connection.server
+        server.log.append((sql, tuple(params) if params is not None else None))
+        rows = self.connection.answer(sql, tuple(params or ()))
+        self.rows = rows if rows is not None else []
+        self.description = (("column",),) if rows is not None else None
+
+
+class FakeConnection:
+    """A session of ``account`` on the fake server."""
+
+    def __init__(self, server: FakeServer, account: tuple[str, str]) -> None:
+        self.server = server
+        self.account = account
+        self.commits = 0
+
+    def get_server_info(self) -> str:
+        return self.server.version
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self)
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def close(self) -> None:
+        pass
+
+    # -- the statements the handler renders ----------------------------------------------------
+
+    def answer(self, sql: str, p: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        server = self.server
+        me = self.account
+        if sql.startswith("SET SESSION sql_mode"):
+            return None
+        if "PASSWORD(" in sql and server.version.startswith("8"):
+            raise pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax")
+        if sql == "SELECT CURRENT_USER()":
+            return [(f"{me[0]}@{me[1]}",)]
+        if sql.startswith("SELECT COLUMN_NAME FROM information_schema.COLUMNS"):
+            return [(name,) for name in COLUMNS]
+        if re.match(r"SELECT .* FROM mysql\.user WHERE `?User`? = %s", sql):
+            return self._account_rows(sql, p[0])
+        if sql.startswith("SELECT CURRENT_USER(), GRANTEE"):
+            privileges = [g for g in server.accounts[me].grants if " ON *.* " in g]
+            names = {n.strip() for g in privileges for n in g[6 : g.index(" ON ")].split(",")}
+            grantable = "YES" if any(g.endswith("GRANT OPTION") for g in privileges) else "NO"
+            who = f"'{me[0]}'@'{me[1]}'"
+            return [(f"{me[0]}@{me[1]}", who, name, grantable) for name in sorted(names)]
+        if sql.startswith("SELECT ROLE_NAME, ROLE_HOST FROM information_schema.ENABLED_ROLES"):
+            return list(server.accounts[me].default_roles)
+        if sql.startswith("SHOW GRANTS FOR CURRENT_USER()"):
+            return [(line,) for line in server.grant_lines(*me)]
+        if sql.startswith("SELECT @@GLOBAL.password_history"):
+            return [(server.password_history, 0, "ON" if server.require_current else "OFF")]
+        if sql.startswith("SHOW GRANTS FOR %s@%s"):
+            return [(line,) for line in server.grant_lines(p[0], p[1])]
+        if sql.startswith("SHOW CREATE USER"):
+            account = server.accounts[(p[0], p[1])]
+            return [(f"CREATE USER `{p[0]}`@`{p[1]}` IDENTIFIED WITH '{account.plugin}' "
+                     "AS '$A$005$hash' REQUIRE NONE",)]  # fmt: skip
+        if sql.startswith("SELECT DEFAULT_ROLE_USER"):
+            return list(server.accounts[(p[0], p[1])].default_roles)
+        if sql.startswith("CREATE USER"):
+            return self._create(sql, p)
+        if sql.startswith("ALTER USER CURRENT_USER()"):
+            return self._own_password(sql, p)
+        if sql.startswith("ALTER USER %s@%s DEFAULT ROLE"):
+            roles = [] if sql.endswith("NONE") else list(zip(p[2::2], p[3::2], strict=True))
+            server.accounts[(p[0], p[1])].default_roles = roles
+            return None
+        if sql.startswith("ALTER USER %s@%s IDENTIFIED"):
+            account = server.accounts[(p[0], p[1])]
+            plugin, password = (p[2], p[3]) if " WITH %s" in sql else (server.default_plugin, p[2])
+            self._set_password(account, p[0], p[1], password, plugin)
+            return None
+        if sql.startswith("ALTER USER %s@%s "):
+            server.accounts[(p[0], p[1])].option_sql.append(sql.removeprefix("ALTER USER %s@%s "))
+            return None
+        if sql.startswith(("GRANT ", "REVOKE ")):
+            return self._grant(sql)
+        raise AssertionError(f"the fake does not know {sql!r}")
+
+    def _account_rows(self, sql: str, user: str) -> list[tuple[Any, ...]]:
+        assert "authentication_string" not in sql, "the password hash must never be read"
+        selected = re.sub(r", JSON_EXTRACT\(.*?\)", "", sql.split(" FROM ")[0]).removeprefix(
+            "SELECT "
+        )
+        names = [name.strip("`") for name in selected.split(", ")][1:]
+        rows = []
+        for (u, host), account in sorted(self.server.accounts.items()):
+            if u != user:
+                continue
+            values = {"plugin": account.plugin, **DEFAULTS, **account.options}
+            row = [host, *(values.get(name, values.get(name.lower())) for name in names)]
+            if "JSON_EXTRACT" in sql:
+                row.append(account.locking)
+            rows.append(tuple(row))
+        return rows
+
+    def _set_password(
+        self, account: FakeAccount, user: str, host: str, password: str, plugin: str
+    ) -> None:
+        depth = account.options.get("Password_reuse_history") or self.server.password_history
+        if depth and password in account.history[-depth:]:
+            raise _error(
+                3638,
+                f"Cannot use these credentials for '{user}@{host}' because they contradict the "
+                "password history policy",
+            )
+        account.password, account.plugin = password, plugin
+        account.history.append(password)
+
+    def _create(self, sql: str, p: tuple[Any, ...]) -> None:
+        key = (p[0], p[1])
+        if key in self.server.accounts and sql.startswith("CREATE USER IF NOT EXISTS"):
+            return  # MySQL only notes (3163) that the account exists
+        if key in self.server.accounts:
+            raise _error(1396, f"Operation CREATE USER failed for '{p[0]}'@'{p[1]}'")
+        with_plugin = " IDENTIFIED WITH %s BY %s" in sql
+        plugin = p[2] if with_plugin else self.server.default_plugin
+        password = p[3] if with_plugin else p[2]
+        account = self.server.add(key[0], key[1], password=password, plugin=plugin)
+        options = sql.split(" BY %s", 1)[1].strip()
+        if options:
+            account.option_sql.append(options)
+
+    def _own_password(self, sql: str, p: tuple[Any, ...]) -> None:
+        account = self.server.accounts[self.account]
+        values = list(p)
+        plugin = values.pop(0) if " WITH %s" in sql else self.server.default_plugin
+        password = values.pop(0)
+        if " REPLACE %s" in sql:
+            if values.pop(0) != account.password:
+                raise _error(3891, "Incorrect current password.")
+        elif self.server.require_current and not account.privileged:
+            raise _error(3892, "Current password needs to be specified in the REPLACE clause.")
+        self._set_password(account, *self.account, password, plugin)
+
+    def _grant(self, sql: str) -> None:
+        match = re.search(r" (?:TO|FROM) `((?:[^`]|``)*)`@`((?:[^`]|``)*)`", sql)
+        assert match, sql
+        user, host = (part.replace("``", "`") for part in match.groups())
+        account = self.server.accounts[(user, host)]
+        line = sql[: match.start()] + sql[match.start() : match.end()].split("`", 1)[0] + "<who>"
+        line += sql[match.end() :]
+        if sql.startswith("GRANT `"):
+            admin = self.server.accounts[self.account]
+            if not any("ROLE_ADMIN" in g or "SUPER" in g for g in admin.grants):
+                raise _error(1227, "Access denied; you need (at least one of) the WITH ADMIN, "
+                             "ROLE_ADMIN, SUPER privilege(s) for this operation")  # fmt: skip
+        if sql.startswith("GRANT ") and " ON *.* " in sql:
+            granted = {name.strip() for name in sql[6 : sql.index(" ON ")].split(",")}
+            account.grants = [g for g in account.grants if not (
+                g.startswith("REVOKE ") and {n.strip() for n in g[7:g.index(" ON ")].split(",")}
+                <= granted)]  # fmt: skip
+        if line not in account.grants:
+            account.grants.append(line)

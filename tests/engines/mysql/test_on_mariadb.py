@@ -1,0 +1,55 @@
+"""The MySQL engine on the real MariaDB server: it must know it talks to MariaDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rotation.engines.mysql import MySQLHandler
+from tests.engines.mariadb.backend import APP_DATABASE, MariaDBBackend
+from tests.engines.mysql.backend import MySQLOnMariaDBBackend
+from tests.engines.support import admin_secret
+
+
+def test_the_mysql_engine_recognises_mariadb(maria: MariaDBBackend, client: Any) -> None:
+    """MariaDB announces '5.5.5-10.11...'; before, the engine read MySQL 5.5 and chose
+    SET PASSWORD = PASSWORD() by accident. Now it is chosen because the server is MariaDB."""
+    backend = MySQLOnMariaDBBackend(maria.server)
+    handler = MySQLHandler(settings=backend.settings(), client=client)
+    with handler.connect(admin_secret(backend, MySQLHandler)) as conn:
+        server = handler.server_version(conn)
+        assert server.mariadb
+        assert server.describe().startswith("MariaDB 1")
+        assert handler.session_facts(conn)["server_version"] == server.describe()
+        statement = handler.own_password_statement(server, "new", "old", "mysql_native_password")
+        assert statement.sql == "SET PASSWORD = PASSWORD(%s)"
+
+
+def test_a_server_in_ansi_quotes_mode_still_gets_a_faithful_clone(
+    maria: MariaDBBackend, client: Any
+) -> None:
+    """With ANSI_QUOTES in the server's sql_mode, SHOW GRANTS writes "u"@"%"; before, every
+    line was then skipped without a word and the clone had no privileges. The rotation's own
+    session turns ANSI_QUOTES off."""
+    backend = MySQLOnMariaDBBackend(maria.server)
+    with maria.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.sql_mode")
+        saved = cur.fetchone()[0]
+        cur.execute("CREATE USER 'ansi'@'%' IDENTIFIED BY 'Initial-password-1'")
+        cur.execute(f"GRANT SELECT, INSERT ON {APP_DATABASE}.* TO 'ansi'@'%'")
+        cur.execute("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',ANSI_QUOTES')")
+    try:
+        handler = MySQLHandler(settings=backend.settings(), client=client)
+        with handler.connect(admin_secret(backend, MySQLHandler)) as conn:
+            handler.create_user_like(conn, "ansi_clone", "ansi", "Clone-password-12")
+        with maria.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@SESSION.sql_mode")
+            assert "ANSI_QUOTES" in cur.fetchone()[0]  # the server's mode was in force
+            cur.execute("SET GLOBAL sql_mode = %s", (saved,))
+        # Compared in the default mode, as the conformance suite compares.
+        assert backend.privileges("ansi_clone") == backend.privileges("ansi")
+        assert any("SELECT, INSERT ON" in line for line in backend.privileges("ansi_clone"))
+    finally:
+        with maria.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SET GLOBAL sql_mode = %s", (saved,))
+            for user in ("ansi", "ansi_clone"):
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
