@@ -200,3 +200,70 @@ def test_global_options_work_after_the_command(
     assert json.loads(capsys.readouterr().out)["command"] == "events"
     assert main(["events", "a", "--out", str(tmp_path), "--output", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["command"] == "events"
+
+
+def _no_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rotation.local.servers import PostgreSQLServer, ServerUnavailableError
+
+    def unavailable(self: Any) -> Any:
+        raise ServerUnavailableError("initdb not found (apt-get install postgresql)")
+
+    monkeypatch.setattr(PostgreSQLServer, "start", unavailable)
+
+
+ERRORS = {
+    "demo": (["demo"], "ServerUnavailableError", 1),
+    "check": (["check", "--file", "/nonexistent/secret.json", "--engine", "postgresql"],
+              "UsageError", 2),
+    "rotate": (["rotate", "missing", "--region", REGION], "SecretsManagerError", 1),
+    "step": (["step", "createSecret", "missing", "--token", "t-1", "--engine", "postgresql",
+              "--strategy", "single", "--region", REGION, "--log-level", "ERROR"],
+             "SecretsManagerError", 1),
+    "events": (["events", "app", "--out", "/dev/null/events"], "UsageError", 2),
+    "status": (["status", "missing", "--region", REGION, "--endpoint-url", "http://127.0.0.1:9"],
+               None, 1),
+    "repair": (["repair", "missing", "--region", REGION], "SecretsManagerError", 1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", sorted(ERRORS))
+def test_error_documents_hold_exactly_what_the_readme_says(
+    client: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    """README, JSON output: on an error only command, ok and error {type, message}."""
+    args, kind, exit_status = ERRORS[command]
+    _no_postgresql(monkeypatch)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # status: nothing listens on port 9
+    code, doc, err = run_json(capsys, *args)
+    if command == "status":  # one unreadable secret is a result, not an error
+        assert code == 1
+        assert doc["error"] is None
+        assert doc["secrets"][0]["problems"] == ["unreadable"]
+        return
+    assert code == exit_status
+    assert doc == {"command": command, "ok": False,
+                   "error": {"type": kind, "message": doc["error"]["message"]}}  # fmt: skip
+    assert doc["error"]["message"]
+    assert f"rotation: error: {doc['error']['message']}" in err.splitlines()
+
+
+def test_argument_errors_print_a_document_in_json_mode(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["status", "--concurrency", "0", "--output", "json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    doc = json.loads(captured.out)
+    assert list(doc) == ["command", "ok", "error"]
+    assert doc["command"] == "status"
+    assert doc["error"]["type"] == "UsageError"
+    assert "--concurrency" in doc["error"]["message"]
+    assert captured.err.startswith("usage: rotation status")
+    code = main(["status", "--concurrency", "0"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert "rotation: error: argument --concurrency" in captured.err
