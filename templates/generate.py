@@ -771,7 +771,7 @@ ALERT_RESOURCES = f"""\
   # Secrets Manager's own word that a rotation did not complete, whichever function ran it.
   # The CloudTrail entry names the secret in detail.additionalEventData.SecretId (its ARN);
   # the function appears only in the wording of errorMessage, which is not a documented format
-  # and is absent from RotationAbandoned. So the rule is scoped by secret: this account and
+  # (and documented for RotationFailed only). So the rule is scoped by secret: this account and
   # region (all an EventBridge rule on the default bus sees) and AlertSecretNamePrefix.
   # https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html
   RotationFailureRule:

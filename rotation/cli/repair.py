@@ -66,8 +66,9 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
         out.say(f"  current credentials: {current_login['status']}: {current_login['detail']}")
         if current_login["status"] != LOGS_IN:
             out.say("  WARNING: the database accepts only the pending password: removing the")
-            out.say("  label discards the password in use. Finish the rotation instead (e.g.")
-            out.say("  `rotation rotate --local`), or pass --force if you know better.")
+            out.say("  label discards the password in use. Finish that rotation instead")
+            out.say(f"  (`rotation step testSecret|finishSecret SECRET_ID --token {pending}`),")
+            out.say("  or pass --force.")
             if not args.force:
                 doc.update(
                     repaired=False, refused="the pending password is the only one that logs in"

@@ -271,9 +271,11 @@ def main(argv: list[str]) -> int:
         client = stand_in.client()
         started = time.monotonic()
         fleet = build_fleet(client, healthy=size - 12)
-        print(f"$ rotation status --endpoint-url {stand_in.endpoint}   # moto, {len(fleet.pack)} "
-              f"secrets of this pack + {len(fleet.foreign)} others "
-              f"(built in {time.monotonic() - started:.1f}s)")  # fmt: skip
+        extra = "".join(f" {arg}" for arg in argv[1:])
+        built = time.monotonic() - started
+        print(f"$ rotation status --endpoint-url {stand_in.endpoint}{extra}")
+        print(f"# moto: {len(fleet.pack)} secrets of this pack + {len(fleet.foreign)} others, "
+              f"built in {built:.1f}s")  # fmt: skip
         sys.stdout.flush()
         code = rotation(["status", "--endpoint-url", stand_in.endpoint, *argv[1:]])
         print(f"$ echo $?\n{code}")
