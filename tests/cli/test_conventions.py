@@ -42,6 +42,11 @@ def aws_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def set_env(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
 def client_for(**options: Any) -> Any:
     args = argparse.Namespace(profile=None, region=None, endpoint_url=None)
     for key, value in options.items():
@@ -77,8 +82,7 @@ def test_region_order(
     variables: dict[str, str],
     expected: str,
 ) -> None:
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, variables)
     assert client_for(profile="ops", region=option).meta.region_name == expected
 
 
@@ -101,8 +105,7 @@ def test_endpoint_order(
     variables: dict[str, str],
     expected: str,
 ) -> None:
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, variables)
     client = client_for(profile="ops", endpoint_url=option)
     assert client.meta.endpoint_url == expected
 
@@ -141,8 +144,7 @@ def test_configuration_errors_exit_2_with_one_line(
     env: dict[str, str],
     message: str,
 ) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, env)
     for command in (["status"], ["repair", "app"], ["rotate", "app"], ["check", "app"]):
         code = main([*command, *args, "--output", "json"])
         captured = capsys.readouterr()

@@ -327,7 +327,8 @@ def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any])
     raise AssertionError(f"unexpected {key}")
 
 
-def _deployed(**chosen: str) -> set[str]:
+def _conditions_true(**chosen: Any) -> set[str]:
+    """Return the template's conditions that hold for the defaults and the chosen parameters."""
     template = load_yaml(ROOT / "template.yaml")
     parameters = {name: p.get("Default") for name, p in template["Parameters"].items()}
     for name, p in template["Parameters"].items():
@@ -337,11 +338,12 @@ def _deployed(**chosen: str) -> set[str]:
     pattern = template["Parameters"]["Engines"]["AllowedPattern"]
     assert re.fullmatch(pattern, parameters["Engines"]), parameters["Engines"]
     conditions = template["Conditions"]
-    return {
-        fn.logical_id
-        for fn in FUNCTIONS
-        if _evaluate(conditions[fn.condition], parameters, conditions)
-    }
+    return {name for name in conditions if _evaluate(conditions[name], parameters, conditions)}
+
+
+def _deployed(**chosen: str) -> set[str]:
+    true = _conditions_true(**chosen)
+    return {fn.logical_id for fn in FUNCTIONS if fn.condition in true}
 
 
 def test_defaults_deploy_every_single_user_function() -> None:
@@ -636,17 +638,6 @@ def test_step_failed_alarm_watches_what_the_handler_emits(
     ]
     assert len(matching) == 1, documents
     assert matching[0][METRICS.STEP_FAILED] == [1.0]
-
-
-def _conditions_true(**chosen: Any) -> set[str]:
-    template = load_yaml(ROOT / "template.yaml")
-    parameters = {name: p.get("Default") for name, p in template["Parameters"].items()}
-    for name, p in template["Parameters"].items():
-        if p["Type"] == "CommaDelimitedList":
-            parameters[name] = [s.strip() for s in str(p.get("Default", "")).split(",")]
-    parameters.update(chosen)
-    conditions = template["Conditions"]
-    return {name for name in conditions if _evaluate(conditions[name], parameters, conditions)}
 
 
 def _alert_resources(**chosen: Any) -> set[str]:
