@@ -14,13 +14,36 @@ Usage::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
+
+
+def _metric_names() -> ModuleType:
+    """Load rotation/core/metrics.py by path: any Python runs this script, rotation installed or not."""
+    path = ROOT / "rotation" / "core" / "metrics.py"
+    spec = importlib.util.spec_from_file_location("rotation_metric_names", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The metric names and dimension sets the handler emits: the alarms must match them exactly.
+METRICS = _metric_names()
+
+# The CloudTrail entries Secrets Manager writes when a rotation does not complete, delivered to
+# EventBridge with detail-type "AWS Service Event via CloudTrail" (eventType AwsServiceEvent):
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+ROTATION_FAILURE_EVENTS = ("RotationFailed", "RotationAbandoned", "TestRotationFailed")
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,16 @@ class Function:
         """The name of the condition that deploys this function."""
         return f"Deploy{self.logical_id}"
 
+    @property
+    def step_failed_alarm(self) -> str:
+        """The logical id (and condition name) of the alarm on this function's failed steps."""
+        return f"{self.logical_id}StepFailedAlarm"
+
+    @property
+    def errors_alarm(self) -> str:
+        """The logical id (and condition name) of the alarm on this function's Lambda errors."""
+        return f"{self.logical_id}ErrorsAlarm"
+
 
 FUNCTIONS: tuple[Function, ...] = tuple(
     Function(engine, strategy) for engine in ENGINES for strategy in STRATEGIES
@@ -150,6 +183,7 @@ ENGINE_PATTERN = "^(all|({names})(,({names}))*)$".format(names="|".join(e.name f
 
 
 def _header() -> str:
+    failure_events = ", ".join(ROTATION_FAILURE_EVENTS)
     engines = ", ".join(e.name for e in ENGINES)
     retention = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
     return f"""\
@@ -182,6 +216,14 @@ Metadata:
         Parameters: [SecretsKmsKeyArn, AdminSecretArns, AdminSecretKmsKeyArn]
       - Label: {{default: TLS}}
         Parameters: [CaBundleFile, CaBundleLayerArn, AllowPlaintextFallback]
+      - Label: {{default: Alerts}}
+        Parameters:
+          - RotationFailureAlerts
+          - StepFailedAlarms
+          - FunctionErrorAlarms
+          - AlertTopicArn
+          - AlertEmail
+          - AlertSecretNamePrefix
       - Label: {{default: Password policy}}
         Parameters:
           - ExcludeCharacters
@@ -342,6 +384,47 @@ Parameters:
     Default: ""
     AllowedPattern: "^(arn:aws[a-z-]*:iam::[0-9]{{12}}:policy/.+)?$"
     Description: ARN of the IAM policy set as permissions boundary of every role (empty for none).
+  RotationFailureAlerts:
+    Type: String
+    Default: "true"
+    AllowedValues: ["true", "false"]
+    Description: >-
+      An EventBridge rule that sends Secrets Manager's {failure_events}
+      events of the secrets named by AlertSecretNamePrefix to the alert topic.
+  StepFailedAlarms:
+    Type: String
+    Default: "true"
+    AllowedValues: ["true", "false"]
+    Description: >-
+      A CloudWatch alarm per function on its {METRICS.STEP_FAILED} metric (namespace
+      {METRICS.NAMESPACE}): a rotation step raised.
+  FunctionErrorAlarms:
+    Type: String
+    Default: "true"
+    AllowedValues: ["true", "false"]
+    Description: A CloudWatch alarm per function on its AWS/Lambda Errors metric.
+  AlertTopicArn:
+    Type: String
+    Default: ""
+    AllowedPattern: "^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]{{1,256}})?$"
+    Description: >-
+      An existing SNS topic for the alerts; its policy must let events.amazonaws.com and
+      cloudwatch.amazonaws.com publish. Empty: the stack creates one.
+  AlertEmail:
+    Type: String
+    Default: ""
+    AllowedPattern: "^([^@ ]+@[^@ ]+)?$"
+    Description: >-
+      E-mail address subscribed to the topic the stack creates (confirm the e-mail SNS sends).
+      Empty: no subscription.
+  AlertSecretNamePrefix:
+    Type: String
+    Default: ""
+    AllowedPattern: "^[A-Za-z0-9/_+=.@-]*$"
+    Description: >-
+      Rotation failure alerts only for secrets whose name starts with this (e.g. prod/db/).
+      Empty: every secret of this account and region. The events name the secret, not the
+      function, so this is how the rule is scoped to the secrets these functions rotate.
 
 Rules:
   AlternatingUsersNeedAdminSecrets:
@@ -391,10 +474,28 @@ def _conditions() -> str:
         lines.append(
             f"  {fn.condition}: !And [!Condition Engine{fn.engine.aws_name}, !Condition {strategy}]"
         )
+    lines += [
+        "  # Alerts: each part on its own switch; one topic, given or created, for all of them.",
+        '  RotationFailureAlertsOn: !Equals [!Ref RotationFailureAlerts, "true"]',
+        '  StepFailedAlarmsOn: !Equals [!Ref StepFailedAlarms, "true"]',
+        '  FunctionErrorAlarmsOn: !Equals [!Ref FunctionErrorAlarms, "true"]',
+        "  AnyAlerts: !Or",
+        "    - !Condition RotationFailureAlertsOn",
+        "    - !Condition StepFailedAlarmsOn",
+        "    - !Condition FunctionErrorAlarmsOn",
+        '  HasAlertTopicArn: !Not [!Equals [!Ref AlertTopicArn, ""]]',
+        "  CreateAlertTopic: !And [!Condition AnyAlerts, !Not [!Condition HasAlertTopicArn]]",
+        '  HasAlertEmail: !And [!Condition CreateAlertTopic, !Not [!Equals [!Ref AlertEmail, ""]]]',
+    ]
+    for fn in FUNCTIONS:
+        lines += [
+            f"  {fn.step_failed_alarm}: !And [!Condition {fn.condition}, !Condition StepFailedAlarmsOn]",
+            f"  {fn.errors_alarm}: !And [!Condition {fn.condition}, !Condition FunctionErrorAlarmsOn]",
+        ]
     return "\n".join(lines) + "\n\n"
 
 
-GLOBALS = """\
+GLOBALS = f"""\
 Globals:
   Function:
     Runtime: !Ref PythonRuntime
@@ -422,8 +523,8 @@ Globals:
         ROTATION_CONNECT_TIMEOUT: !Ref ConnectTimeout
         ROTATION_TLS_CA_FILE: !If [HasCaBundle, !Ref CaBundleFile, !Ref AWS::NoValue]
         ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK: !Ref AllowPlaintextFallback
-        POWERTOOLS_SERVICE_NAME: rotation
-        POWERTOOLS_METRICS_NAMESPACE: SecretsRotation
+        POWERTOOLS_SERVICE_NAME: {METRICS.SERVICE}
+        POWERTOOLS_METRICS_NAMESPACE: {METRICS.NAMESPACE}
         POWERTOOLS_LOG_LEVEL: !Ref LogLevel
 
 """
@@ -610,6 +711,152 @@ def _function_resources(fn: Function) -> str:
 """
 
 
+# The alert topic: the one given, or the one the stack creates.
+ALERT_TOPIC = "!If [HasAlertTopicArn, !Ref AlertTopicArn, !Ref AlertTopic]"
+
+
+def _alarms(fn: Function) -> str:
+    """Return the two alarms of one function: its failed steps and its Lambda errors."""
+    lid = fn.logical_id
+    # The dimension values, in the order of METRICS.FUNCTION_DIMENSIONS (a test checks that).
+    values = {"function": f"!Ref {lid}", "service": METRICS.SERVICE}
+    dimensions = "".join(
+        f"\n        - Name: {name}\n          Value: {values[name]}"
+        for name in METRICS.FUNCTION_DIMENSIONS
+    )
+    common = f"""\
+      # A rotation runs a few minutes a month: no data is the normal state, not a problem.
+      TreatMissingData: notBreaching
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      AlarmActions:
+        - {ALERT_TOPIC}
+"""
+    return f"""\
+  # A step raised: the metric rotation.core.log.record_step emits by function inside Lambda.
+  {fn.step_failed_alarm}:
+    Type: AWS::CloudWatch::Alarm
+    Condition: {fn.step_failed_alarm}
+    Properties:
+      AlarmName: !Sub ${{FunctionNamePrefix}}{lid}-{METRICS.STEP_FAILED}
+      AlarmDescription: !Sub A rotation step of ${{{lid}}} failed; its log group says which secret and why.
+      Namespace: {METRICS.NAMESPACE}
+      MetricName: {METRICS.STEP_FAILED}
+      Dimensions:{dimensions}
+{common}
+  # The function itself failed (a crash, a timeout, an error outside the steps).
+  {fn.errors_alarm}:
+    Type: AWS::CloudWatch::Alarm
+    Condition: {fn.errors_alarm}
+    Properties:
+      AlarmName: !Sub ${{FunctionNamePrefix}}{lid}-Errors
+      AlarmDescription: !Sub ${{{lid}}} ended an invocation with an error.
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {lid}
+{common}
+"""
+
+
+def _event_names() -> str:
+    return "".join(f"\n            - {name}" for name in ROTATION_FAILURE_EVENTS)
+
+
+ALERT_RESOURCES = f"""\
+  # Secrets Manager's own word that a rotation did not complete, whichever function ran it.
+  # The CloudTrail entry names the secret in detail.additionalEventData.SecretId (its ARN);
+  # the function appears only in the wording of errorMessage, which is not a documented format
+  # (and documented for RotationFailed only). So the rule is scoped by secret: this account and
+  # region (all an EventBridge rule on the default bus sees) and AlertSecretNamePrefix.
+  # https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html
+  RotationFailureRule:
+    Type: AWS::Events::Rule
+    Condition: RotationFailureAlertsOn
+    Metadata:
+      # ES4000 (a dead-letter queue per target): left off on purpose. An alert that cannot
+      # reach the topic would sit unseen in a queue: its own alarm could only notify the topic
+      # that failed. EventBridge retries delivery for 24 hours; `rotation status` is the check
+      # that needs no delivery at all.
+      cfn-lint:
+        config:
+          ignore_checks: [ES4000]
+    Properties:
+      Description: !Sub Secrets Manager rotation failures of secrets named ${{AlertSecretNamePrefix}}* (stack ${{AWS::StackName}})
+      State: ENABLED
+      EventPattern:
+        source: [aws.secretsmanager]
+        detail-type: [AWS Service Event via CloudTrail]
+        detail:
+          eventSource: [secretsmanager.amazonaws.com]
+          eventName:{_event_names()}
+          additionalEventData:
+            SecretId:
+              - prefix: !Sub arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{AlertSecretNamePrefix}}
+      Targets:
+        - Id: alert-topic
+          Arn: {ALERT_TOPIC}
+
+  AlertTopic:
+    Type: AWS::SNS::Topic
+    Condition: CreateAlertTopic
+    Properties:
+      DisplayName: Secrets rotation alerts
+      # Not encrypted with aws/sns: EventBridge and CloudWatch cannot use that key. The alerts
+      # carry secret ARNs and error messages, never a secret value.
+
+  # EventBridge publishes only with the topic's permission; alarms of this stack likewise.
+  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+  AlertTopicPolicy:
+    Type: AWS::SNS::TopicPolicy
+    Condition: CreateAlertTopic
+    Properties:
+      Topics: [!Ref AlertTopic]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - !If
+            - RotationFailureAlertsOn
+            - Sid: RotationFailureRule
+              Effect: Allow
+              Principal: {{Service: events.amazonaws.com}}
+              Action: sns:Publish
+              Resource: !Ref AlertTopic
+              Condition:
+                ArnEquals:
+                  aws:SourceArn: !GetAtt RotationFailureRule.Arn
+            - !Ref AWS::NoValue
+          - Sid: FunctionAlarms
+            Effect: Allow
+            Principal: {{Service: cloudwatch.amazonaws.com}}
+            Action: sns:Publish
+            Resource: !Ref AlertTopic
+            Condition:
+              ArnLike:
+                aws:SourceArn: !Sub arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:${{FunctionNamePrefix}}SecretsManager*
+              StringEquals:
+                aws:SourceAccount: !Ref AWS::AccountId
+
+  AlertEmailSubscription:
+    Type: AWS::SNS::Subscription
+    Condition: HasAlertEmail
+    Metadata:
+      # ES7000 (a redrive queue): left off for the same reason as on RotationFailureRule.
+      cfn-lint:
+        config:
+          ignore_checks: [ES7000]
+    Properties:
+      TopicArn: !Ref AlertTopic
+      Protocol: email
+      Endpoint: !Ref AlertEmail
+
+"""
+
+
 def _outputs() -> str:
     lines = ["Outputs:"]
     for fn in FUNCTIONS:
@@ -619,12 +866,18 @@ def _outputs() -> str:
             f"    Description: {fn.engine.display} {STRATEGIES[fn.strategy][1]} rotation function",
             f"    Value: !GetAtt {fn.logical_id}.Arn",
         ]
+    lines += [
+        "  AlertTopic:",
+        "    Condition: AnyAlerts",
+        "    Description: SNS topic of the rotation alerts (subscribe to it)",
+        f"    Value: {ALERT_TOPIC}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def template_yaml() -> str:
     """Return the text of ``template.yaml``."""
-    body = "".join(_function_resources(fn) for fn in FUNCTIONS)
+    body = "".join(_function_resources(fn) + _alarms(fn) for fn in FUNCTIONS) + ALERT_RESOURCES
     return _header() + _conditions() + GLOBALS + "Resources:\n" + body + _outputs()
 
 
@@ -691,8 +944,8 @@ def _env(engine: Engine) -> str:
         "ROTATION_CONNECT_TIMEOUT": "5",
         "ROTATION_TLS_CA_FILE": "/var/task/certs/ca-bundle.pem",
         "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK": "false",
-        "POWERTOOLS_SERVICE_NAME": "rotation",
-        "POWERTOOLS_METRICS_NAMESPACE": "SecretsRotation",
+        "POWERTOOLS_SERVICE_NAME": METRICS.SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS.NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }
     # sam local invoke --env-vars: one object per function logical id.

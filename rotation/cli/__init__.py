@@ -1,10 +1,10 @@
-"""The ``rotation`` command line: demo, check, rotate, step and events.
+"""The ``rotation`` command line: demo, check, rotate, step, events, status and repair.
 
 ``main()`` parses the arguments, routes the handler's logs to stderr, runs one command and maps
-its outcome to an exit code (0 ok, 1 failed, 2 usage error, 130 interrupted). Errors are one line
-on stderr; ``--debug`` adds the traceback. In JSON mode every run, failed or not, prints one
-document on stdout with at least ``command``, ``ok`` and ``error`` (null or
-``{"type", "message"}``).
+its outcome to an exit code (0 ok, 1 failed, 2 usage or configuration error, 130 interrupted).
+Errors are one line on stderr; ``--debug`` adds the traceback. In JSON mode every run, failed or
+not, prints one document on stdout with at least ``command``, ``ok`` and ``error`` (null or
+``{"type", "message"}``); a run that ends with an error prints exactly those three keys.
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ from rotation.cli.parser import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    CommandLineError,
     build_parser,
 )
+from rotation.cli.repair import run as run_repair
 from rotation.cli.rotate import run as run_rotate
+from rotation.cli.status import run as run_status
 from rotation.cli.step import run as run_step
 from rotation.core.errors import ConfigurationError, DriverNotInstalledError
 from rotation.core.log import redactor
@@ -42,9 +45,33 @@ COMMANDS = {
     "demo": run_demo,
     "events": run_events,
     "init-service": run_init_service,
+    "repair": run_repair,
     "rotate": run_rotate,
+    "status": run_status,
     "step": run_step,
 }
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__
+
+
+def _aws_configuration_error(exc: BaseException) -> bool:
+    """Tell whether the SDK gave up for lack of configuration: profile, region, credentials."""
+    from botocore.exceptions import (
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+    )
+
+    kinds = (NoCredentialsError, NoRegionError, PartialCredentialsError, ProfileNotFound)
+    return any(isinstance(cause, kinds) for cause in _causes(exc))
 
 
 def exit_code(exc: BaseException) -> int:
@@ -52,7 +79,7 @@ def exit_code(exc: BaseException) -> int:
     # Missing server binaries or drivers are the machine's state, not a typing mistake.
     if isinstance(exc, ServerUnavailableError | DriverNotInstalledError):
         return EXIT_FAILED
-    if isinstance(exc, ConfigurationError):
+    if isinstance(exc, ConfigurationError) or _aws_configuration_error(exc):
         return EXIT_USAGE
     return EXIT_FAILED
 
@@ -62,7 +89,7 @@ def describe(exc: BaseException) -> str:
     from rotation.core.errors import RotationError
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, RotationError):
+    if isinstance(exc, RotationError) or _aws_configuration_error(exc):
         return text or type(exc).__name__
     return f"unexpected {type(exc).__name__}: {text} (run with --debug for the traceback)"
 
@@ -85,13 +112,30 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _bad_command_line(exc: CommandLineError, argv: list[str]) -> int:
+    """Report arguments argparse rejected: usage and one error line; in JSON mode a document."""
+    json_mode = any(
+        arg == "--output=json" or (arg == "--output" and argv[i + 1 : i + 2] == ["json"])
+        for i, arg in enumerate(argv)
+    )
+    out = Output("json" if json_mode else "text")
+    out.stderr.write(exc.usage)
+    out.error(str(exc))
+    command = next((arg for arg in argv if arg in COMMANDS), None)
+    error = {"type": "UsageError", "message": str(exc)}
+    out.document({"command": command, "ok": False, "error": error})
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``rotation`` command line and return its exit code."""
     parser = build_parser(COMMANDS)
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help, --version, or a usage error (code 2)
+    except SystemExit as exc:  # argparse: --help or --version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except CommandLineError as exc:
+        return _bad_command_line(exc, list(sys.argv[1:] if argv is None else argv))
     out = Output(args.output)
     doc: dict[str, Any] = {"command": args.command, "ok": False}
     default_level = "INFO" if args.command == "step" else "WARNING"
@@ -103,13 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = EXIT_OK if doc["ok"] else EXIT_FAILED
             doc["error"] = None
         except KeyboardInterrupt:
-            doc["error"] = {"type": "KeyboardInterrupt", "message": "interrupted"}
+            error = {"type": "KeyboardInterrupt", "message": "interrupted"}
+            # Only the three keys the README promises: what the command gathered before it
+            # stopped is incomplete and would read as a result.
+            doc = {"command": args.command, "ok": False, "error": error}
             out.error("interrupted; everything started was stopped")
             code = EXIT_INTERRUPTED
         except Exception as exc:
             if args.debug:
                 sys.stderr.write(redactor.redact(traceback.format_exc()))
-            doc["error"] = {"type": type(exc).__name__, "message": describe(exc)}
+            error = {"type": type(exc).__name__, "message": describe(exc)}
+            doc = {"command": args.command, "ok": False, "error": error}
             out.error(describe(exc))
             code = exit_code(exc)
     out.document(doc)

@@ -1,4 +1,22 @@
-"""Build the Secrets Manager client, the settings and the engine handler a command needs."""
+"""Build the Secrets Manager client, the settings and the engine handler a command needs.
+
+Profile, region, endpoint and credentials are resolved as the AWS CLI resolves them
+(https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html,
+https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-endpoints.html):
+
+* profile: ``--profile``, then ``AWS_PROFILE``, then ``default``;
+* region: ``--region``, then ``AWS_REGION``, then ``AWS_DEFAULT_REGION``, then the profile's
+  ``region`` (botocore reads the last two, not ``AWS_REGION``);
+* endpoint: ``--endpoint-url``, then ``SECRETS_MANAGER_ENDPOINT`` (what the functions read,
+  so a function's configuration works here unchanged), then botocore's own chain:
+  ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, ``AWS_ENDPOINT_URL``, the config file's ``services``;
+* retries: the SDK's standard mode (throttling is retried with backoff) unless
+  ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` or the profile say otherwise.
+
+An unknown profile, a missing region and missing credentials are configuration errors (exit 2).
+With an endpoint other than AWS's and no credentials, dummy ones are used: a stand-in does not
+check them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +27,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from rotation.cli.parser import UsageError
-from rotation.core.config import Settings
+from rotation.core.config import SECRETS_MANAGER_ENDPOINT, Settings
 from rotation.core.handler import RotationHandler
 from rotation.core.registry import ENGINES, engine_class
 from rotation.local.secretsmanager import STAND_IN_KEY, STAND_IN_REGION
@@ -17,33 +35,99 @@ from rotation.local.secretsmanager import STAND_IN_KEY, STAND_IN_REGION
 if TYPE_CHECKING:
     import argparse
 
+    import boto3
 
-def secrets_manager_client(endpoint_url: str | None, region: str | None) -> Any:
-    """Return a boto3 Secrets Manager client.
+# Variables through which botocore itself finds an endpoint (when none is passed to it).
+BOTOCORE_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL")
+# Retries after the first attempt, as the functions' own client makes them.
+DEFAULT_RETRIES = 5
 
-    With an endpoint URL and no AWS credentials configured, dummy credentials are used: a local
-    stand-in does not check them. Without an endpoint, the normal AWS configuration applies.
+
+def aws_session(profile: str | None) -> boto3.session.Session:
+    """Return a boto3 session for a profile (None: AWS_PROFILE or the default).
 
     Raises:
-        UsageError: No region is configured anywhere.
+        UsageError: The profile does not exist.
     """
     import boto3
-    from botocore.config import Config
+    from botocore.exceptions import ProfileNotFound
 
-    session = boto3.session.Session(region_name=region)
-    region_name = session.region_name or (STAND_IN_REGION if endpoint_url else None)
+    try:
+        return boto3.session.Session(profile_name=profile or None)
+    except ProfileNotFound as exc:
+        raise UsageError(f"{exc}: check --profile / AWS_PROFILE and ~/.aws/config") from None
+
+
+def endpoint_from(args: argparse.Namespace) -> str | None:
+    """Return the endpoint the command line or SECRETS_MANAGER_ENDPOINT names, if any."""
+    return getattr(args, "endpoint_url", None) or os.environ.get(SECRETS_MANAGER_ENDPOINT) or None
+
+
+def region_from(args: argparse.Namespace, session: boto3.session.Session) -> str | None:
+    """Return the region: --region, AWS_REGION, then AWS_DEFAULT_REGION or the profile's."""
+    return getattr(args, "region", None) or os.environ.get("AWS_REGION") or session.region_name
+
+
+def secrets_manager_client(args: argparse.Namespace, region: str | None = None) -> Any:
+    """Return a boto3 Secrets Manager client for the command's AWS options.
+
+    Args:
+        args: The parsed command line (``profile``, ``region``, ``endpoint_url`` if present).
+        region: A region that overrides the command line's (fleet commands, one per region).
+
+    Raises:
+        UsageError: Unknown profile, no region, or no credentials for AWS itself.
+    """
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    session = aws_session(getattr(args, "profile", None))
+    endpoint_url = endpoint_from(args)
+    elsewhere = bool(endpoint_url) or any(os.environ.get(v) for v in BOTOCORE_ENDPOINT_VARIABLES)
+    region_name = region or region_from(args, session) or (STAND_IN_REGION if elsewhere else None)
     if region_name is None:
-        raise UsageError("no AWS region: pass --region or set AWS_REGION")
-    dummy = bool(endpoint_url) and session.get_credentials() is None
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
+        raise UsageError(
+            "no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
+        )
+    try:
+        credentials = session.get_credentials()
+    except BotoCoreError as exc:
+        raise UsageError(f"AWS credentials: {exc}") from None
+    if credentials is None and not elsewhere:
+        raise UsageError(
+            "no AWS credentials: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws configure` / `aws sso login`"
+        )
+    dummy = credentials is None
     return session.client(
         "secretsmanager",
         endpoint_url=endpoint_url,
         region_name=region_name,
-        config=config,
+        config=Config(retries=_retries(session), connect_timeout=5),  # type: ignore[arg-type]
         aws_access_key_id=STAND_IN_KEY if dummy else None,
         aws_secret_access_key=STAND_IN_KEY if dummy else None,
     )
+
+
+def _retries(session: boto3.session.Session) -> dict[str, Any]:
+    """Return the retry settings: standard mode, unless the user configured retries.
+
+    AWS_MAX_ATTEMPTS and the profile's max_attempts count the first attempt too, which
+    botocore's Config calls total_max_attempts (its max_attempts counts retries only).
+    """
+    core = session._session  # the botocore session, which reads env and config file
+    scoped = core.get_scoped_config()
+
+    def configured(name: str) -> bool:
+        return scoped.get(name) is not None or os.environ.get(f"AWS_{name.upper()}") is not None
+
+    retries: dict[str, Any] = {"mode": "standard", "max_attempts": DEFAULT_RETRIES}
+    if configured("retry_mode"):
+        retries["mode"] = core.get_config_variable("retry_mode")
+    if configured("max_attempts"):
+        del retries["max_attempts"]
+        retries["total_max_attempts"] = core.get_config_variable("max_attempts")
+    return retries
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

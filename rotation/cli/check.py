@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     """Run the preflight checks; return whether none failed."""
     report = Report(out, doc)
     remote = args.secret_id is not None or bool(args.endpoint_url or args.region)
-    client = secrets_manager_client(args.endpoint_url, args.region) if remote else None
+    client = secrets_manager_client(args) if remote else None
     source = args.secret_id or args.file
     out.say(f"rotation check: {source}")
     value = _load(args, client, report)

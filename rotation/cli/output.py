@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from typing import Any, TextIO
+import time
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rotation.core.log import MASK, redactor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def fingerprint(secret: str) -> str:
@@ -51,6 +55,12 @@ class Output:
         self.stderr.write(f"rotation: error: {redactor.redact(text)}\n")
         self.stderr.flush()
 
+    def progress(
+        self, clock: Callable[[], float] = time.monotonic, every: float = 10.0
+    ) -> Progress:
+        """Return a status line on stderr for work that takes a while."""
+        return Progress(self.stderr, clock, every)
+
     def document(self, doc: dict[str, Any]) -> None:
         """Print the command's JSON document (JSON mode only)."""
         if self.json:
@@ -59,4 +69,41 @@ class Output:
             self.stdout.flush()
 
 
-__all__ = ["MASK", "Output", "fingerprint", "format_labels", "short"]
+class Progress:
+    """A status line on stderr: rewritten in place on a terminal, else a line every ``every`` s.
+
+    Progress never goes to stdout, so tables and JSON documents stay clean for pipes.
+    """
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float], every: float) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.every = every
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        # Off a terminal the first line comes after ``every`` s: quick work leaves no trace.
+        self._last = clock()
+        self._shown = False
+
+    def update(self, text: str) -> None:
+        """Show ``text`` as the current state (on a terminal at once, elsewhere when due)."""
+        text = redactor.redact(text)
+        if self.tty:
+            self.stream.write(f"\r{text}\033[K")
+            self._shown = True
+        else:
+            now = self.clock()
+            if now - self._last < self.every:
+                return
+            self._last = now
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        """Remove the status line from a terminal (before other output, and at the end)."""
+        if self.tty and self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._shown = False
+
+
+__all__ = ["MASK", "Output", "Progress", "fingerprint", "format_labels", "short"]

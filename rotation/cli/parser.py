@@ -1,9 +1,9 @@
-"""The command line: global options, the five commands and their arguments."""
+"""The command line: global options, the commands and their arguments."""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rotation import __version__
 from rotation.core.errors import ConfigurationError
@@ -21,8 +21,10 @@ EXIT_INTERRUPTED = 130
 EPILOG = """\
 exit codes:
   0    success
-  1    the rotation, step or check failed (or the demo could not start a server)
-  2    usage error: bad arguments, unknown engine, invalid settings
+  1    the rotation, step or check failed, a secret needs attention (status), a repair was
+       refused or declined (or the demo could not start a server)
+  2    usage or configuration error: bad arguments, unknown engine, invalid settings, unknown
+       AWS profile, no region, no credentials
   130  interrupted (Ctrl-C); everything the command started is cleaned up
 
 Output: --output text (default) is for people; --output json prints exactly one JSON document
@@ -35,6 +37,21 @@ DEMO_ENGINES = ("postgresql", "mysql", "mariadb", "redshift")
 
 class UsageError(ConfigurationError):
     """Raise when the command line asks for something impossible (exit code 2)."""
+
+
+class CommandLineError(UsageError):
+    """Raise when argparse rejects the arguments; ``usage`` is the (sub)command's usage line."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises instead of exiting, so JSON mode can print a document."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D102 (argparse API)
+        raise CommandLineError(message, self.format_usage())
 
 
 def positive_seconds(text: str) -> float:
@@ -84,9 +101,40 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def _aws_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint-url", help="Secrets Manager endpoint (a stand-in, a VPC one)")
-    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+def _aws_options(parser: argparse.ArgumentParser, *, regions: bool = False) -> None:
+    parser.add_argument(
+        "--profile", help="AWS profile (default: AWS_PROFILE, else the default profile)"
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        help="Secrets Manager endpoint, e.g. a VPC endpoint or a stand-in (default: "
+        "SECRETS_MANAGER_ENDPOINT, then AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL)",
+    )
+    region_help = "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"
+    if not regions:
+        parser.add_argument("--region", help=region_help)
+        return
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--region", dest="regions", action="append", metavar="REGION",
+        help=region_help + "; repeat for several",
+    )  # fmt: skip
+    where.add_argument(
+        "--all-regions", action="store_true",
+        help="every region Secrets Manager is offered in (regions not enabled are skipped)",
+    )  # fmt: skip
+
+
+def filter_option(text: str) -> dict[str, object]:
+    """Parse ``KEY=VALUE[,VALUE...]`` into a ListSecrets filter, as the AWS CLI's --filters."""
+    key, sep, values = text.partition("=")
+    keys = ("description", "name", "tag-key", "tag-value", "primary-region", "owning-service",
+            "all")  # fmt: skip
+    if not sep or key not in keys or not values:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE[,VALUE...] with KEY one of {', '.join(keys)}: {text!r}"
+        )
+    return {"Key": key, "Values": values.split(",")}
 
 
 def _engine_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -124,7 +172,7 @@ def _db_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentParser:
     """Build the ``rotation`` argument parser; ``commands`` maps names to their functions."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rotation",
         description="Run, check and debug AWS Secrets Manager rotations on your own machine.",
         epilog=EPILOG,
@@ -178,6 +226,32 @@ def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentP
     _engine_options(step, required=True)
     _aws_options(step)
     _db_options(step)
+
+    status = command("status", "the rotation state of many secrets: a table, or JSON")
+    status.add_argument(
+        "secret_ids", nargs="*", metavar="SECRET_ID",
+        help="secrets to show (default: every secret rotated by a function of this pack)",
+    )  # fmt: skip
+    status.add_argument(
+        "--filter", dest="filters", action="append", type=filter_option, default=[],
+        metavar="KEY=VALUE", help="ListSecrets filter, e.g. name=prod/ or tag-key=team "
+        "(repeat to combine)",
+    )  # fmt: skip
+    status.add_argument("--concurrency", type=positive_int, default=8,
+                        help="DescribeSecret calls in flight at once (8)")  # fmt: skip
+    status.add_argument("--page-size", type=positive_int, default=100, help=argparse.SUPPRESS)
+    _aws_options(status, regions=True)
+
+    repair = command("repair", "clear an AWSPENDING label stuck on a version that is not current")
+    repair.add_argument("secret_id", metavar="SECRET_ID")
+    repair.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    repair.add_argument(
+        "--force", action="store_true",
+        help="remove the label even when the pending password is the only one that logs in",
+    )  # fmt: skip
+    _engine_options(repair, required=False)
+    _aws_options(repair)
+    _db_options(repair)
 
     events = command("events", "write the four `sam local invoke` event files for a new token")
     events.add_argument("secret_id", metavar="SECRET_ID", help="the secret's ARN (as AWS sends)")

@@ -40,7 +40,7 @@ COMPLETED, STARTED, FAILED, TIMED_OUT = "completed", "started", "failed", "timed
 
 def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     """Rotate the secret; return whether the rotation completed (or started, without --wait)."""
-    client = secrets_manager_client(args.endpoint_url, args.region)
+    client = secrets_manager_client(args)
     secrets = SecretsClient(client)
     metadata = secrets.describe(args.secret_id)
     doc.update(secret=metadata.arn, mode="local" if args.local else "service")
@@ -77,22 +77,48 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Poll the labels until ``token`` is AWSCURRENT, loses AWSPENDING, or time runs out."""
-    deadline = clock() + timeout
+    """Poll the labels until ``token`` is AWSCURRENT, loses AWSPENDING, or time runs out.
+
+    A line on stdout whenever the labels change; between them a progress line on stderr with
+    the elapsed time, the labels and how far the steps got (on a terminal at every poll,
+    otherwise every 10 s).
+    """
+    started = clock()
+    deadline = started + timeout
     shown: tuple[str, ...] | None = None
-    while True:
-        stages = SecretsClient(client).describe(arn).stages
-        labels = tuple(stages.get(token, ()))
-        if labels != shown:
-            out.say(f"  waiting: version {short(token)} is {','.join(labels) or 'unlabelled'}")
-            shown = labels
-        if AWSCURRENT in labels and version_with(stages, AWSCURRENT) != old_current:
-            return COMPLETED
-        if AWSPENDING not in labels:
-            return FAILED
-        if clock() >= deadline:
-            return TIMED_OUT
-        sleep(interval)
+    progress = out.progress(clock)
+    secrets = SecretsClient(client)
+    try:
+        while True:
+            stages = secrets.describe(arn).stages
+            labels = tuple(stages.get(token, ()))
+            state = f"version {short(token)} is {','.join(labels) or 'unlabelled'}"
+            if labels != shown:
+                progress.clear()
+                out.say(f"  waiting: {state}")
+                shown = labels
+            if AWSCURRENT in labels and version_with(stages, AWSCURRENT) != old_current:
+                return COMPLETED
+            if AWSPENDING not in labels:
+                return FAILED
+            if clock() >= deadline:
+                return TIMED_OUT
+            elapsed = clock() - started
+            progress.update(f"  waiting {elapsed:.0f}s: {state}; {_phase(secrets, arn, token)}")
+            sleep(interval)
+    finally:
+        progress.clear()
+
+
+def _phase(secrets: SecretsClient, arn: str, token: str) -> str:
+    """Say how far the function got, as far as the secret shows it (no value is read out)."""
+    try:
+        stored = secrets.pending_exists(arn, token)
+    except SecretsManagerError:  # e.g. no GetSecretValue permission: say nothing
+        return "step unknown"
+    if stored:
+        return "createSecret done; setSecret, testSecret or finishSecret running"
+    return "waiting for createSecret (the pending version has no value yet)"
 
 
 def _local(

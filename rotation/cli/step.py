@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     """Invoke the handler with one step's event; an error propagates as the step's failure."""
-    client = secrets_manager_client(args.endpoint_url, args.region)
+    client = secrets_manager_client(args)
     handler = build_handler(
         args.engine, args.strategy, settings_from(args), client, handler=args.handler
     )

@@ -223,9 +223,11 @@ class RotationHandler:
         except RotationError:
             self.logger.exception("invalid rotation event")
             raise
-        self.logger.set_correlation_id(parsed.token)
-        self.logger.append_keys(
-            step=parsed.step.value, secret_id=parsed.secret_id, engine=self.engine
+        context = log.begin_invocation(
+            correlation_id=parsed.token,
+            step=parsed.step.value,
+            secret_id=parsed.secret_id,
+            engine=self.engine,
         )
         outcome = "Failed"
         try:
@@ -244,13 +246,12 @@ class RotationHandler:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             log.record_step(self.engine, parsed.step.value, outcome, elapsed_ms)
-            self.logger.remove_keys(["step", "secret_id", "secret_arn", "engine"])
-            self.logger.set_correlation_id(None)
+            log.end_invocation(context)
 
     def _guard(self, event: RotationEvent) -> Rotation | None:
         """Check the secret's state; return None when the step has nothing to do."""
         metadata = self.secrets.describe(event.secret_id)
-        self.logger.append_keys(secret_arn=metadata.arn)
+        log.add_invocation_keys(secret_arn=metadata.arn)
         if not metadata.rotation_enabled:
             raise RotationDisabledError(f"rotation is not enabled on secret {metadata.arn}")
         labels = metadata.stages.get(event.token)

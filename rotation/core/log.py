@@ -4,29 +4,41 @@ Logs are Powertools JSON lines; metrics are CloudWatch EMF lines. Two lines of d
 secret values out of both: nothing in the framework logs a secret, and :class:`Redactor`, a
 filter on the log handler, replaces every secret value the handler has seen with ``***`` in
 messages, extra keys and formatted tracebacks.
+
+One process may run several invocations at once (the CLI's fleet commands, tests that run
+handlers in threads), so nothing per invocation lives in the shared logger or metrics object:
+an invocation's keys (correlation id, step, secret, engine) are held in a context variable,
+which every thread and asyncio task has its own copy of, and added to each record by
+:class:`InvocationContext`; each metrics document is built by an object of its own.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import threading
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
+
+from rotation.core import metrics as names
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools import Logger
 
-SERVICE = "rotation"
-METRICS_NAMESPACE = "SecretsRotation"
+SERVICE = names.SERVICE
+METRICS_NAMESPACE = names.NAMESPACE
 MASK = "***"
 # Shorter values are not redacted: masking "a" would shred every log line.
 MIN_REDACTED_LENGTH = 4
 
 _logger: Logger | None = None
-_metrics: Metrics | None = None
 _lock = threading.Lock()
+_invocation: ContextVar[dict[str, Any] | None] = ContextVar("rotation_invocation", default=None)
+_OUTCOMES = {"Succeeded": names.STEP_SUCCEEDED, "Failed": names.STEP_FAILED}
 
 
 class Redactor(logging.Filter):
@@ -88,9 +100,42 @@ class CurrentStdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class InvocationContext(logging.Filter):
+    """Add the keys of the invocation running in this thread (or task) to every record.
+
+    Keys a call passes itself (``extra=``) win over the invocation's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102 (logging.Filter API)
+        for key, value in (_invocation.get() or {}).items():
+            if key not in record.__dict__:
+                setattr(record, key, value)
+        return True
+
+
+def begin_invocation(**keys: Any) -> Token[dict[str, Any] | None]:
+    """Start an invocation's log context in this thread; pass the token to end_invocation."""
+    return _invocation.set(dict(keys))
+
+
+def add_invocation_keys(**keys: Any) -> None:
+    """Add keys to the log context of the invocation running in this thread."""
+    current = _invocation.get()
+    if current is None:
+        _invocation.set(dict(keys))
+    else:
+        current.update(keys)  # this invocation's own dict, made by begin_invocation
+
+
+def end_invocation(token: Token[dict[str, Any] | None]) -> None:
+    """End an invocation's log context: restore what this thread had before it began."""
+    _invocation.reset(token)
+
+
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
 _plain = logging.Formatter()
 redactor = Redactor()
+invocation_context = InvocationContext()
 
 
 def get_logger() -> Logger:
@@ -101,6 +146,8 @@ def get_logger() -> Logger:
             from aws_lambda_powertools import Logger
 
             _logger = Logger(service=SERVICE, logger_handler=CurrentStdoutHandler())
+            # On the logger, not a handler: every handler (the CLI adds one) sees the keys.
+            logging.getLogger(_logger.name).addFilter(invocation_context)
             _logger.registered_handler.addFilter(redactor)
             quiet_sdk_loggers()
         return _logger
@@ -115,31 +162,36 @@ def quiet_sdk_loggers() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def get_metrics() -> Metrics:
-    """Return the framework's Powertools metrics, creating them on first use."""
-    global _metrics
-    with _lock:
-        if _metrics is None:
-            from aws_lambda_powertools import Metrics
-
-            _metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-        return _metrics
-
-
 def record_step(engine: str, step: str, outcome: str, duration_ms: float) -> None:
-    """Emit one EMF document: the step's outcome count and duration, by engine and step."""
-    from aws_lambda_powertools.metrics import MetricUnit
+    """Emit the step's outcome count and duration as EMF documents (see rotation.core.metrics).
+
+    One document by engine and step; inside Lambda a second one, the outcome count by function,
+    which the template's per-function alarm watches. ``outcome`` is Succeeded or Failed.
+    """
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
     from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
     if is_metrics_disabled():
-        # Powertools would stop flushing but keep accumulating values in a warm container.
         return
-    metrics = get_metrics()
-    metrics.add_dimension(name="engine", value=engine)
-    metrics.add_dimension(name="step", value=step)
-    metrics.add_metric(name=f"Step{outcome}", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
-    metrics.flush_metrics()
+    name = _OUTCOMES[outcome]
+    # A new object per document: a shared Metrics object keeps its dimensions between calls,
+    # so concurrent invocations would mix their engines and steps.
+    by_step = EphemeralMetrics(namespace=names.NAMESPACE, service=names.SERVICE)
+    by_step.add_dimension(name="engine", value=engine)
+    by_step.add_dimension(name="step", value=step)
+    by_step.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    by_step.add_metric(name=names.STEP_DURATION, unit=MetricUnit.Milliseconds, value=duration_ms)
+    documents = [by_step.serialize_metric_set()]
+    function = os.environ.get(names.FUNCTION_NAME_VARIABLE)
+    if function:
+        by_function = EphemeralMetrics(namespace=names.NAMESPACE, service=names.SERVICE)
+        by_function.add_dimension(name="function", value=function)
+        by_function.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        documents.append(by_function.serialize_metric_set())
+    # One write per line (print() writes the newline apart), so lines of concurrent
+    # invocations never run into each other; stdout of the moment, as Powertools prints.
+    sys.stdout.write("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents))
+    sys.stdout.flush()
 
 
 def secret_strings(value: Any, keys: Iterable[str]) -> list[str]:

@@ -41,6 +41,8 @@ class RedisACLHandler(RotationHandler):
     def connect(self, secret: Any) -> Iterator[Any]:
         """Log in as the secret's user; a rejected password is a LoginFailedError."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         client = redis.Redis(
             host=secret.raw["host"],
@@ -50,6 +52,9 @@ class RedisACLHandler(RotationHandler):
             ssl=bool(secret.raw.get("ssl", False)),
             socket_connect_timeout=self.settings.connect_timeout,
             socket_timeout=self.settings.connect_timeout,
+            # redis-py retries an AuthenticationError (a ConnectionError) with backoff by
+            # default; a rejected password is an answer, so ask once.
+            retry=Retry(NoBackoff(), 0),
         )
         try:
             client.ping()  # redis-py connects lazily: log in now

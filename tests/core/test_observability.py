@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from rotation.core import log
+from rotation.core import metrics as names
+from rotation.core.config import Settings
 from rotation.core.errors import LoginFailedError
+from rotation.core.handler import Rotation
 from rotation.local import driver
 from rotation.testing.fake import FakeDatabase, FakeDatabaseHandler
+from tests.core.conftest import fake_secret
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -49,6 +55,8 @@ def test_metrics_report_outcome_and_duration_per_engine_and_step(
     with pytest.raises(LoginFailedError):
         driver.rotate(handler, client, secret_arn)
     documents = [d for d in json_lines(capfd.readouterr().out) if "_aws" in d]
+    # Outside Lambda (no AWS_LAMBDA_FUNCTION_NAME) only the documents by engine and step.
+    assert all("step" in d for d in documents)
     outcomes = [(d["step"], "StepSucceeded" in d, "StepFailed" in d) for d in documents]
     assert outcomes[:4] == [
         (s, True, False) for s in ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -57,7 +65,7 @@ def test_metrics_report_outcome_and_duration_per_engine_and_step(
     for document in documents:
         directive = document["_aws"]["CloudWatchMetrics"][0]
         assert directive["Namespace"] == "SecretsRotation"
-        assert ["engine", "step", "service"] in directive["Dimensions"]
+        assert directive["Dimensions"] == [list(names.STEP_DIMENSIONS)]
         assert document["engine"] == "fake"
         assert document["StepDuration"][0] >= 0
 
@@ -99,5 +107,123 @@ def test_disabled_metrics_are_neither_printed_nor_accumulated(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     for _ in range(120):  # past Powertools' 100-value auto-flush
         log.record_step("fake", "setSecret", "Succeeded", 1.0)
-    assert "_aws" not in capfd.readouterr().out
-    assert not log.get_metrics().metric_set
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    log.record_step("fake", "testSecret", "Failed", 2.0)
+    [document] = [d for d in json_lines(capfd.readouterr().out) if "_aws" in d]
+    # Nothing from the disabled calls was kept for a later document.
+    assert document["StepFailed"] == [1.0]
+    assert "StepSucceeded" not in document
+    assert document["StepDuration"] == [2.0]
+
+
+def test_inside_lambda_each_outcome_is_also_counted_by_function(
+    handler: FakeDatabaseHandler,
+    client: Any,
+    db: FakeDatabase,
+    secret_arn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The template's per-function alarm watches exactly this metric (tests/sam checks it)."""
+    monkeypatch.setenv(names.FUNCTION_NAME_VARIABLE, "rotation-MyFunction")
+    db.passwords["app"] = "changed-behind-our-back"
+    with pytest.raises(LoginFailedError):
+        driver.rotate(handler, client, secret_arn)
+    documents = [d for d in json_lines(capfd.readouterr().out) if "_aws" in d]
+    by_function = [d for d in documents if "function" in d]
+    assert [d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for d in by_function] == [
+        [list(names.FUNCTION_DIMENSIONS)]
+    ] * 2  # createSecret succeeded, setSecret failed
+    assert [(names.STEP_SUCCEEDED in d, names.STEP_FAILED in d) for d in by_function] == [
+        (True, False),
+        (False, True),
+    ]
+    for document in by_function:
+        assert document["function"] == "rotation-MyFunction"
+        assert document["service"] == names.SERVICE
+        assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == names.NAMESPACE
+
+
+THREADS = 8
+
+
+class BarrierHandler(FakeDatabaseHandler):
+    """Wait in setSecret until every thread is inside an invocation, so their logs interleave."""
+
+    barrier = threading.Barrier(THREADS, timeout=60)
+
+    def set_secret(self, rotation: Rotation) -> None:
+        self.logger.info("before the barrier")
+        self.barrier.wait()
+        self.logger.info("after the barrier")
+        super().set_secret(rotation)
+
+
+class Lines(logging.Handler):
+    """Keep every formatted line with the thread that logged it."""
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[tuple[int, dict[str, Any]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((threading.get_ident(), json.loads(self.format(record))))
+
+
+def test_concurrent_invocations_log_their_own_keys(
+    client: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    logger = log.get_logger()
+    lines = Lines(logger.registered_handler.formatter)
+    std_logger = logging.getLogger(logger.name)
+    std_logger.addHandler(lines)
+    BarrierHandler.barrier.reset()
+    rotations: dict[int, tuple[str, str]] = {}  # thread -> (secret ARN, token)
+    errors: list[BaseException] = []
+
+    def rotate(number: int) -> None:
+        db = FakeDatabase(host=f"db{number}.example")
+        db.add_user("app", f"Initial-password-{number}")
+        value = fake_secret(db, password=f"Initial-password-{number}")
+        arn = client.create_secret(Name=f"app{number}", SecretString=json.dumps(value))["ARN"]
+        handler = BarrierHandler(strategy="single", settings=Settings(), client=client, database=db)
+        try:
+            rotations[threading.get_ident()] = (arn, driver.rotate(handler, client, arn))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rotate, args=(n,)) for n in range(THREADS)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        std_logger.removeHandler(lines)
+    assert not errors
+    assert len(rotations) == THREADS
+    per_thread = Counter(thread for thread, _ in lines.lines)
+    assert set(per_thread) == set(rotations)
+    for thread, record in lines.lines:
+        arn, token = rotations[thread]
+        assert record["correlation_id"] == token, record
+        assert record["secret_id"] == arn, record
+        assert record["secret_arn"] == arn, record
+        assert record["engine"] == "fake", record
+        assert record["step"] in {"createSecret", "setSecret", "testSecret", "finishSecret"}
+    after = [(t, r["step"]) for t, r in lines.lines if r["message"] == "after the barrier"]
+    assert sorted(t for t, _ in after) == sorted(rotations)
+    assert {step for _, step in after} == {"setSecret"}
+    # Each metrics document is one invocation's step: no value of another one mixed in.
+    documents = [d for d in json_lines(capfd.readouterr().out) if "_aws" in d]
+    assert Counter(d["step"] for d in documents) == dict.fromkeys(
+        ("createSecret", "setSecret", "testSecret", "finishSecret"), THREADS
+    )
+    for document in documents:
+        assert document["StepSucceeded"] == [1.0]
+        assert len(document["StepDuration"]) == 1
+    # Nothing is left behind for what this thread logs next.
+    logger.info("outside any invocation")
+    [record] = json_lines(capfd.readouterr().out)
+    assert not {"correlation_id", "step", "secret_id", "secret_arn", "engine"} & set(record)

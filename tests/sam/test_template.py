@@ -327,7 +327,8 @@ def _evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any])
     raise AssertionError(f"unexpected {key}")
 
 
-def _deployed(**chosen: str) -> set[str]:
+def _conditions_true(**chosen: Any) -> set[str]:
+    """Return the template's conditions that hold for the defaults and the chosen parameters."""
     template = load_yaml(ROOT / "template.yaml")
     parameters = {name: p.get("Default") for name, p in template["Parameters"].items()}
     for name, p in template["Parameters"].items():
@@ -337,11 +338,12 @@ def _deployed(**chosen: str) -> set[str]:
     pattern = template["Parameters"]["Engines"]["AllowedPattern"]
     assert re.fullmatch(pattern, parameters["Engines"]), parameters["Engines"]
     conditions = template["Conditions"]
-    return {
-        fn.logical_id
-        for fn in FUNCTIONS
-        if _evaluate(conditions[fn.condition], parameters, conditions)
-    }
+    return {name for name in conditions if _evaluate(conditions[name], parameters, conditions)}
+
+
+def _deployed(**chosen: str) -> set[str]:
+    true = _conditions_true(**chosen)
+    return {fn.logical_id for fn in FUNCTIONS if fn.condition in true}
 
 
 def test_defaults_deploy_every_single_user_function() -> None:
@@ -424,3 +426,289 @@ def test_example_secrets_parse(engine: Any) -> None:
     assert DatabaseSecret.parse(single, facts).masterarn is None
     assert DatabaseSecret.parse(alternating, facts).masterarn
     assert set(alternating) - set(single) == {"masterarn"}
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+METRICS = generator.METRICS
+DOCUMENTED_FAILURE_EVENTS = {"RotationFailed", "RotationAbandoned", "TestRotationFailed"}
+# The RotationFailed entry of the Secrets Manager User Guide ("AWS CloudTrail entries for Secrets
+# Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html),
+# the fields EventBridge puts under "detail" of an "AWS Service Event via CloudTrail" event
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
+DOCUMENTED_ROTATION_FAILED = {
+    "eventVersion": "1.08",
+    "userIdentity": {"accountId": "123456789012", "invokedBy": "secretsmanager.amazonaws.com"},
+    "eventTime": "2022-09-13T02:17:48Z",
+    "eventSource": "secretsmanager.amazonaws.com",
+    "eventName": "RotationFailed",
+    "awsRegion": "us-east-2",
+    "sourceIPAddress": "secretsmanager.amazonaws.com",
+    "userAgent": "secretsmanager.amazonaws.com",
+    "errorMessage": "Error when executing lambda arn:aws:lambda:us-east-2:123456789012:function:"
+    "SecretsManagertest-alternating-users-rotation2 during setSecret step",
+    "requestParameters": None,
+    "responseElements": None,
+    "additionalEventData": {
+        "SecretId": "arn:aws:secretsmanager:us-east-2:123456789012:secret:MyDatabaseSecret-a1b2c3"
+    },
+    "eventType": "AwsServiceEvent",
+    "managementEvent": True,
+    "recipientAccountId": "123456789012",
+    "eventCategory": "Management",
+}
+
+
+def _eventbridge_event(detail: dict[str, Any], detail_type: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": detail_type,
+        "source": "aws.secretsmanager",
+        "account": "123456789012",
+        "time": detail["eventTime"],
+        "region": detail["awsRegion"],
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def _resolve(node: Any, values: dict[str, str]) -> Any:
+    """Replace Fn::Sub strings and Refs with the given parameter and pseudo-parameter values."""
+    if isinstance(node, list):
+        return [_resolve(item, values) for item in node]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"}:
+            return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], node["Fn::Sub"])
+        if set(node) == {"Ref"}:
+            return values[node["Ref"]]
+        return {key: _resolve(value, values) for key, value in node.items()}
+    return node
+
+
+def _rule_matches(translated: dict[str, Any], event: dict[str, Any], prefix: str) -> bool:
+    """Tell whether the deployed rule (in us-east-2 of 123456789012) matches an event.
+
+    The matching is moto's implementation of EventBridge patterns, not ours.
+    """
+    from moto.events.models import EventPattern
+
+    pattern = translated["Resources"]["RotationFailureRule"]["Properties"]["EventPattern"]
+    values = {"AWS::Partition": "aws", "AWS::Region": "us-east-2",
+              "AWS::AccountId": "123456789012", "AlertSecretNamePrefix": prefix}  # fmt: skip
+    return bool(EventPattern.load(json.dumps(_resolve(pattern, values))).matches_event(event))
+
+
+def test_rotation_failure_rule_pattern(translated: dict[str, Any]) -> None:
+    rule = translated["Resources"]["RotationFailureRule"]
+    assert rule["Condition"] == "RotationFailureAlertsOn"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "eventName": list(generator.ROTATION_FAILURE_EVENTS),
+            "additionalEventData": {
+                "SecretId": [
+                    {
+                        "prefix": {
+                            "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:"
+                            "${AWS::AccountId}:secret:${AlertSecretNamePrefix}"
+                        }
+                    }
+                ]
+            },
+        },
+    }
+    assert set(generator.ROTATION_FAILURE_EVENTS) == DOCUMENTED_FAILURE_EVENTS
+    assert rule["Properties"]["Targets"] == [
+        {"Id": "alert-topic", "Arn": {"Fn::If": ["HasAlertTopicArn", {"Ref": "AlertTopicArn"},
+                                                 {"Ref": "AlertTopic"}]}}
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "detail_type", "matches"),
+    [
+        ("RotationFailed", "", "AWS Service Event via CloudTrail", True),
+        ("RotationFailed", "MyDatabase", "AWS Service Event via CloudTrail", True),
+        ("RotationFailed", "prod/", "AWS Service Event via CloudTrail", False),
+        ("RotationAbandoned", "MyDatabase", "AWS Service Event via CloudTrail", True),
+        ("TestRotationFailed", "", "AWS Service Event via CloudTrail", True),
+        ("RotationSucceeded", "", "AWS Service Event via CloudTrail", False),
+        ("RotationStarted", "", "AWS Service Event via CloudTrail", False),
+        ("RotationFailed", "", "AWS API Call via CloudTrail", False),
+    ],
+)
+def test_rotation_failure_rule_matches_the_documented_events(
+    translated: dict[str, Any], name: str, prefix: str, detail_type: str, matches: bool
+) -> None:
+    detail = {**DOCUMENTED_ROTATION_FAILED, "eventName": name}
+    event = _eventbridge_event(detail, detail_type)
+    assert _rule_matches(translated, event, prefix) is matches
+
+
+def test_rotation_failure_rule_ignores_other_accounts_and_regions(
+    translated: dict[str, Any],
+) -> None:
+    for arn in (
+        "arn:aws:secretsmanager:us-east-2:999999999999:secret:MyDatabaseSecret-a1b2c3",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:MyDatabaseSecret-a1b2c3",
+    ):
+        detail = {**DOCUMENTED_ROTATION_FAILED, "additionalEventData": {"SecretId": arn}}
+        event = _eventbridge_event(detail, "AWS Service Event via CloudTrail")
+        assert not _rule_matches(translated, event, "")
+
+
+ALERT_TOPIC = {"Fn::If": ["HasAlertTopicArn", {"Ref": "AlertTopicArn"}, {"Ref": "AlertTopic"}]}
+
+
+@pytest.mark.parametrize("logical_id", [fn.logical_id for fn in FUNCTIONS])
+def test_each_function_has_its_two_alarms(translated: dict[str, Any], logical_id: str) -> None:
+    fn = BY_ID[logical_id]
+    resources = translated["Resources"]
+    step_failed = resources[fn.step_failed_alarm]
+    assert step_failed["Type"] == "AWS::CloudWatch::Alarm"
+    assert step_failed["Condition"] == fn.step_failed_alarm
+    properties = step_failed["Properties"]
+    assert properties["Namespace"] == METRICS.NAMESPACE
+    assert properties["MetricName"] == METRICS.STEP_FAILED
+    assert [d["Name"] for d in properties["Dimensions"]] == list(METRICS.FUNCTION_DIMENSIONS)
+    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {
+        "function": {"Ref": logical_id},
+        "service": METRICS.SERVICE,
+    }
+    errors = resources[fn.errors_alarm]
+    assert errors["Condition"] == fn.errors_alarm
+    assert errors["Properties"]["Namespace"] == "AWS/Lambda"
+    assert errors["Properties"]["MetricName"] == "Errors"
+    assert errors["Properties"]["Dimensions"] == [{"Name": "FunctionName",
+                                                   "Value": {"Ref": logical_id}}]  # fmt: skip
+    for alarm in (properties, errors["Properties"]):
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [ALERT_TOPIC]
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        # The topic policy lets CloudWatch publish for alarms named like these.
+        assert alarm["AlarmName"]["Fn::Sub"].startswith("${FunctionNamePrefix}SecretsManager")
+
+
+def test_step_failed_alarm_watches_what_the_handler_emits(
+    translated: dict[str, Any],
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Run a failing rotation as the deployed function would; the alarm's metric must be in it."""
+    from rotation.core.config import Settings
+    from rotation.core.errors import LoginFailedError
+    from rotation.local import driver
+    from rotation.testing.fake import FakeDatabase, FakeDatabaseHandler
+
+    parameters = {name: str(p.get("Default", "")) for name, p in
+                  load_yaml(ROOT / "template.yaml")["Parameters"].items()}  # fmt: skip
+    function = translated["Resources"][SINGLE]
+    function_name = _resolve(function["Properties"]["FunctionName"], parameters)
+    monkeypatch.setenv(METRICS.FUNCTION_NAME_VARIABLE, function_name)
+    db = FakeDatabase()
+    db.add_user("app", "The-password-1")
+    value = {"engine": "fake", "host": db.host, "port": db.port, "username": "app",
+             "password": "Not-the-password-1"}  # fmt: skip
+    arn = client.create_secret(Name="app", SecretString=json.dumps(value))["ARN"]
+    handler = FakeDatabaseHandler(strategy="single", settings=Settings(), client=client,
+                                  database=db)  # fmt: skip
+    with pytest.raises(LoginFailedError):
+        driver.rotate(handler, client, arn)
+    documents = [json.loads(line) for line in capfd.readouterr().out.splitlines()
+                 if line.startswith('{"_aws"')]  # fmt: skip
+
+    alarm = translated["Resources"][f"{SINGLE}StepFailedAlarm"]["Properties"]
+    wanted = {d["Name"]: _resolve(d["Value"], {SINGLE: function_name, **parameters})
+              for d in alarm["Dimensions"]}  # fmt: skip
+    matching = [
+        document
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        if directive["Namespace"] == alarm["Namespace"]
+        and alarm["MetricName"] in [m["Name"] for m in directive["Metrics"]]
+        # CloudWatch matches a metric on its exact dimension set.
+        and sorted(wanted) in [sorted(dimensions) for dimensions in directive["Dimensions"]]
+        and all(document.get(name) == value for name, value in wanted.items())
+    ]
+    assert len(matching) == 1, documents
+    assert matching[0][METRICS.STEP_FAILED] == [1.0]
+
+
+def _alert_resources(**chosen: Any) -> set[str]:
+    """Return the alert resources a parameter choice deploys."""
+    template = load_yaml(ROOT / "template.yaml")
+    true = _conditions_true(**chosen)
+    kinds = {"AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::SNS::Topic",
+             "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription"}  # fmt: skip
+    return {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] in kinds and resource.get("Condition") in true
+    }
+
+
+def test_alerts_are_on_by_default() -> None:
+    deployed = {fn for fn in FUNCTIONS if not fn.alternating}
+    alarms = {a for fn in deployed for a in (fn.step_failed_alarm, fn.errors_alarm)}
+    assert _alert_resources() == alarms | {"RotationFailureRule", "AlertTopic", "AlertTopicPolicy"}
+
+
+CREATED_TOPIC = {"AlertTopic", "AlertTopicPolicy"}
+
+
+@pytest.mark.parametrize(
+    ("chosen", "topic"),
+    [
+        ({}, CREATED_TOPIC),
+        ({"AlertEmail": "ops@example.com"}, CREATED_TOPIC | {"AlertEmailSubscription"}),
+        ({"AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}, set()),
+        ({"AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:ops",
+          "AlertEmail": "ops@example.com"}, set()),
+        ({"RotationFailureAlerts": "false", "StepFailedAlarms": "false",
+          "FunctionErrorAlarms": "false", "AlertEmail": "ops@example.com"}, set()),
+        ({"RotationFailureAlerts": "false", "StepFailedAlarms": "false"}, CREATED_TOPIC),
+    ],
+)  # fmt: skip
+def test_alert_switches(chosen: dict[str, str], topic: set[str]) -> None:
+    deployed = _alert_resources(Engines="postgresql", **chosen)
+    assert deployed & {"AlertTopic", "AlertTopicPolicy", "AlertEmailSubscription"} == topic
+    rule = chosen.get("RotationFailureAlerts") != "false"
+    assert ("RotationFailureRule" in deployed) is rule
+    assert (f"{SINGLE}StepFailedAlarm" in deployed) is (chosen.get("StepFailedAlarms") != "false")
+    assert (f"{SINGLE}ErrorsAlarm" in deployed) is (chosen.get("FunctionErrorAlarms") != "false")
+    assert not any("MultiUser" in name for name in deployed)  # only deployed functions
+
+
+def test_alert_topic_policy_lets_the_rule_and_the_alarms_publish(
+    translated: dict[str, Any],
+) -> None:
+    policy = translated["Resources"]["AlertTopicPolicy"]
+    assert policy["Condition"] == "CreateAlertTopic"
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    condition, rule_statement, otherwise = statements[0]["Fn::If"]
+    assert (condition, otherwise) == ("RotationFailureAlertsOn", {"Ref": "AWS::NoValue"})
+    assert rule_statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rule_statement["Action"] == "sns:Publish"
+    assert rule_statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["RotationFailureRule", "Arn"]}}
+    }
+    alarms = statements[1]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == "sns:Publish"
+    pattern = alarms["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert pattern.endswith(":alarm:${FunctionNamePrefix}SecretsManager*")
+    assert translated["Outputs"]["AlertTopic"]["Value"] == ALERT_TOPIC
+
+
+def test_template_environment_names_the_metrics_namespace_and_service(
+    translated: dict[str, Any],
+) -> None:
+    variables = translated["Resources"][SINGLE]["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == METRICS.NAMESPACE
+    assert variables["POWERTOOLS_SERVICE_NAME"] == METRICS.SERVICE
