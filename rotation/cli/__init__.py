@@ -1,4 +1,4 @@
-"""The ``rotation`` command line: demo, check, rotate, step and events.
+"""The ``rotation`` command line: demo, sandbox, check, rotate, step, events and invoke.
 
 ``main()`` parses the arguments, routes the handler's logs to stderr, runs one command and maps
 its outcome to an exit code (0 ok, 1 failed, 2 usage error, 130 interrupted). Errors are one line
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rotation.cli.check import run as run_check
 from rotation.cli.demo import run as run_demo
 from rotation.cli.events import run as run_events
+from rotation.cli.invoke import run as run_invoke
 from rotation.cli.logs import logs_to_stderr
 from rotation.cli.output import Output
 from rotation.cli.parser import (
@@ -28,6 +29,7 @@ from rotation.cli.parser import (
     build_parser,
 )
 from rotation.cli.rotate import run as run_rotate
+from rotation.cli.sandbox import run as run_sandbox
 from rotation.cli.step import run as run_step
 from rotation.core.errors import ConfigurationError, DriverNotInstalledError
 from rotation.core.log import redactor
@@ -40,7 +42,9 @@ COMMANDS = {
     "check": run_check,
     "demo": run_demo,
     "events": run_events,
+    "invoke": run_invoke,
     "rotate": run_rotate,
+    "sandbox": run_sandbox,
     "step": run_step,
 }
 
