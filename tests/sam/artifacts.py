@@ -8,11 +8,10 @@ the one ``ROTATION_SAM_BUILD_DIR`` names.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import sys
+import runpy
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from rotation.local.invoke import find_interpreter
@@ -23,20 +22,8 @@ BUILD_DIR = Path(os.environ.get("ROTATION_SAM_BUILD_DIR", ROOT / ".aws-sam" / "t
 SAM_VENV = Path(os.environ.get("ROTATION_SAM_VENV", ROOT / ".venv-sam"))
 
 
-def _package_sizes() -> ModuleType:
-    """Import ``templates/package_sizes.py``, which loads its sibling scripts for us."""
-    name = "rotation_templates_package_sizes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "templates" / "package_sizes.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-package_sizes = _package_sizes()
+# templates/ is not a package: run package_sizes.py for its names; it loads its siblings.
+package_sizes = SimpleNamespace(**runpy.run_path(str(ROOT / "templates" / "package_sizes.py")))
 DRIVER_DISTRIBUTIONS = package_sizes.DRIVER_DISTRIBUTIONS
 drivers_in = package_sizes.drivers_in
 
