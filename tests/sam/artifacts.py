@@ -18,7 +18,8 @@ from rotation.local.invoke import find_interpreter
 from rotation.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD_DIR = Path(os.environ.get("ROTATION_SAM_BUILD_DIR", ROOT / ".aws-sam" / "test-build"))
+# A relative ROTATION_SAM_BUILD_DIR (as make passes it) is relative to the project root.
+BUILD_DIR = ROOT / os.environ.get("ROTATION_SAM_BUILD_DIR", ".aws-sam/test-build")
 SAM_VENV = Path(os.environ.get("ROTATION_SAM_VENV", ROOT / ".venv-sam"))
 
 
