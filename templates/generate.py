@@ -885,9 +885,16 @@ def template_yaml() -> str:
 
 EXAMPLE_ACCOUNT = "123456789012"
 EXAMPLE_REGION = "us-east-1"
-# Fixed ids so the files do not change on every run (uuid4-shaped, made up).
-EXAMPLE_TOKEN = "6e3b2a7c-1d4f-4b8e-9a2c-5f0e7d1c3b9a"
-EXAMPLE_ROTATION_TOKEN = "0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f"
+# The event files name the secret and the pending version that `rotation sandbox --engine
+# <engine>` creates (rotation/local/sandbox.py: secret_name() and FIRST_TOKEN; a test checks that
+# they agree), so they work as they are against the sandbox. There is no RotationToken: only the
+# service issues one, and a made-up one would be refused by the real PutSecretValue.
+SANDBOX_TOKEN = "6e3b2a7c-1d4f-4b8e-9a2c-5f0e7d1c3b9a"
+
+
+def sandbox_secret_name(engine: Engine) -> str:
+    """Return the name of the application secret `rotation sandbox` creates for the engine."""
+    return f"rotation-sandbox/{engine.name}/app-user"
 
 
 def _example_secret_arn(engine: Engine, what: str) -> str:
@@ -922,9 +929,8 @@ def _events(engine: Engine) -> dict[str, str]:
         f"events/{step}.json": _json(
             {
                 "Step": step,
-                "SecretId": _example_secret_arn(engine, "app-user"),
-                "ClientRequestToken": EXAMPLE_TOKEN,
-                "RotationToken": EXAMPLE_ROTATION_TOKEN,
+                "SecretId": sandbox_secret_name(engine),
+                "ClientRequestToken": SANDBOX_TOKEN,
             }
         )
         for step in ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -932,8 +938,12 @@ def _events(engine: Engine) -> dict[str, str]:
 
 
 def _env(engine: Engine) -> str:
+    # The template's defaults, spelled out: `sam local invoke` would set a variable the template
+    # leaves unset to "". SECRETS_MANAGER_ENDPOINT and ROTATION_TLS_CA_FILE are left out, so the
+    # shell's values apply (both `sam local invoke` and `rotation invoke` take them from there):
+    # unset, the function uses the regional endpoint and the CA bundle every built function
+    # carries (certs/ca-bundle.pem); `rotation sandbox` writes the values that point at it.
     variables = {
-        "SECRETS_MANAGER_ENDPOINT": "",
         "PASSWORD_LENGTH": str(engine.password_length),
         "EXCLUDE_CHARACTERS": engine.exclude_characters,
         "EXCLUDE_NUMBERS": "false",
@@ -942,7 +952,6 @@ def _env(engine: Engine) -> str:
         "EXCLUDE_LOWERCASE": "false",
         "REQUIRE_EACH_INCLUDED_TYPE": "true",
         "ROTATION_CONNECT_TIMEOUT": "5",
-        "ROTATION_TLS_CA_FILE": "/var/task/certs/ca-bundle.pem",
         "ROTATION_TLS_ALLOW_PLAINTEXT_FALLBACK": "false",
         "POWERTOOLS_SERVICE_NAME": METRICS.SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS.NAMESPACE,

@@ -5,9 +5,12 @@
 #                        aws-sam-cli pins boto3 exactly)
 #   make build           sam build of template.yaml (SAM_RUNTIME, SAM_ARCH, CA_BUNDLE below)
 #   make validate        sam validate --lint and cfn-lint (+ serverless rules) on every template
-#   make package-sizes   each built artifact's size and its database driver
+#   make package-sizes   each built artifact's size and its database driver, with and without
+#                        the AWS SDK (boto3, botocore, ...) that the Lambda runtime also carries
+#   make sam-test-build  the build `make test` needs, offline, in $(SAM_TEST_BUILD_DIR); skipped
+#                        while nothing it depends on changed
 #   make sam-templates   regenerate template.yaml and templates/<engine>/ (templates/generate.py)
-#   make sam-ci          what CI runs: validate, build, and the artifact tests (tests/sam)
+#   make sam-ci          what CI runs: validate, the test build, and the artifact tests (tests/sam)
 #   make build-<LogicalId>  what `sam build` calls per function, with ARTIFACTS_DIR set
 #
 # SAM_RUNTIME and SAM_ARCH choose the wheels; `make build` pins them as the only allowed values
@@ -37,12 +40,19 @@ SAM_CA_CACHE ?= $(SAM_ROOT)/.aws-sam/ca-cache
 # has no Python 3.14 wheels; a python3.14 build takes this driver instead, and the function then
 # refuses DocumentDB 3.6/4.0 at connect with an error that names the driver's minimum.
 SAM_PYMONGO_PY314 ?= pymongo>=4.15.2,<5
+# 1: every artifact carries its own boto3/botocore (about 25 MB of each artifact), so the AWS SDK
+# it runs with is the one it was built and tested with, including PutSecretValue's RotationToken.
+# 0: leave out boto3, botocore, s3transfer and what only they need (templates/runtime_sdk.py);
+# the function then uses the SDK of the Lambda runtime: smaller artifacts, but the runtime's
+# botocore may be older, and one that lacks RotationToken makes createSecret store the pending
+# value without it (cross-account and assumed-role rotations need it; see README "Deploy").
+SAM_BUNDLE_BOTO3 ?= 1
 # 1: precompile .pyc for SAM_RUNTIME when that interpreter is on PATH (faster cold starts;
 # /var/task is read-only, so Lambda would otherwise compile on every cold start).
 SAM_COMPILE ?= 1
 # The interpreter of SAM_RUNTIME's version, for compileall: on PATH, or a pyenv version.
 SAM_RUNTIME_PYTHON ?= $(shell for c in $(SAM_RUNTIME) $$(pyenv root 2>/dev/null)/versions/$(patsubst python%,%,$(SAM_RUNTIME))*/bin/$(SAM_RUNTIME); do "$$c" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
-export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_CA_CACHE SAM_PYMONGO_PY314 SAM_COMPILE SAM_RUNTIME_PYTHON
+export SAM_RUNTIME SAM_ARCH SAM_PIP_PYTHON CA_BUNDLE SAM_CA_CACHE SAM_PYMONGO_PY314 SAM_COMPILE SAM_RUNTIME_PYTHON SAM_BUNDLE_BOTO3
 export SAM_CLI_TELEMETRY ?= 0
 
 # LogicalId:engine -- the functions of template.yaml (tests/sam checks this table against it).
@@ -73,11 +83,12 @@ sam_pyversion = $(patsubst python%,%,$(SAM_RUNTIME))
 # Every template under templates/ (the per-engine examples and any added later).
 SAM_TEMPLATES := template.yaml $(sort $(shell find templates -name '*.yaml' -o -name '*.yml' 2>/dev/null))
 
-.PHONY: build validate package-sizes sam-venv sam-templates sam-ci sam-clean $(addprefix build-,$(SAM_IDS))
+.PHONY: build validate package-sizes sam-venv sam-templates sam-ci sam-clean sam-test-build $(addprefix build-,$(SAM_IDS))
 
 # build-<LogicalId>: pip installs the project with only that engine's extra, as wheels for the
 # target runtime and architecture, and copies the result into $(ARTIFACTS_DIR). The install is
-# cached per runtime, architecture, extra and source checksum under $(SAM_CACHE), so the single
+# cached per runtime, architecture, extra, source checksum and SAM_COMPILE / SAM_BUNDLE_BOTO3
+# under $(SAM_CACHE), so the single
 # and alternating users functions of an engine share one install (a mkdir lock serialises
 # parallel builds); `make sam-clean` empties it. The project is copied to a scratch directory
 # first so that builds never share setuptools' build/ directory.
@@ -86,8 +97,8 @@ define sam_build_function
 build-$(1):
 	@test -n "$$(ARTIFACTS_DIR)" || { echo "build-$(1): ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@set -e; \
-	sum=$$$$(cd "$(SAM_ROOT)" && find pyproject.toml README.md rotation -type f ! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | xargs cat | cksum | cut -d' ' -f1); \
-	cache="$$(SAM_CACHE)/$$(SAM_RUNTIME)-$$(SAM_ARCH)-$(2)-$$$$sum-c$$(SAM_COMPILE)"; \
+	sum=$$$$(cd "$(SAM_ROOT)" && find pyproject.toml README.md rotation templates/runtime_sdk.py -type f ! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | xargs cat | cksum | cut -d' ' -f1); \
+	cache="$$(SAM_CACHE)/$$(SAM_RUNTIME)-$$(SAM_ARCH)-$(2)-$$$$sum-c$$(SAM_COMPILE)-b$$(SAM_BUNDLE_BOTO3)"; \
 	mkdir -p "$$(SAM_CACHE)"; waited=0; \
 	until mkdir "$$$$cache.lock" 2>/dev/null; do \
 		waited=$$$$((waited + 1)); if [ $$$$waited -gt 900 ]; then echo "build-$(1): $$$$cache.lock held for 15 min; remove it if no build runs" >&2; exit 1; fi; sleep 1; done; \
@@ -112,6 +123,8 @@ build-$(1):
 			$$$$spec >"$$$$src/pip.log" 2>&1; then cat "$$$$src/pip.log" >&2; rm -rf "$$$$cache.tmp"; exit 1; fi; \
 		test -d "$$$$cache.tmp/rotation"; \
 		rm -rf "$$$$cache.tmp/bin"; \
+		if [ "$$(SAM_BUNDLE_BOTO3)" = 0 ]; then \
+			$$(SAM_PIP_PYTHON) "$(SAM_ROOT)/templates/runtime_sdk.py" prune "$$$$cache.tmp"; fi; \
 		if [ "$$(SAM_COMPILE)" != 1 ]; then :; \
 		elif [ -n "$$(SAM_RUNTIME_PYTHON)" ]; then \
 			"$$(SAM_RUNTIME_PYTHON)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$$$$cache.tmp" >/dev/null || true; \
@@ -144,15 +157,41 @@ validate: $(SAM_VENV_STAMP)
 	$(SAM_CFN_LINT) --append-rules cfn_lint_serverless.rules -- $(SAM_TEMPLATES)
 
 package-sizes:
-	@$(SAM_PIP_PYTHON) -m tests.sam.artifacts sizes $(SAM_BUILD_DIR)
+	@$(SAM_PIP_PYTHON) templates/package_sizes.py $(SAM_BUILD_DIR)
 
 sam-templates:
 	$(SAM_PIP_PYTHON) templates/generate.py
 
+# The build `make test` runs before the suite (tests/sam imports and invokes its artifacts). It
+# goes to its own directory, so that a deployable `make build` in $(SAM_BUILD_DIR) is never
+# replaced by it. Tests run offline, so its CA bundle is the system's CA certificates (any PEM
+# bundle of CA certificates; `make build` would fetch the RDS and Amazon Trust bundles from AWS):
+# the tests check that every artifact carries a bundle and uses it, not which CAs it holds. The
+# runtime is the first Lambda Python version installed here, so its artifacts can be imported.
+# A stamp over everything the build depends on skips `sam build` entirely when nothing changed.
+SAM_TEST_BUILD_DIR ?= .aws-sam/test-build
+SAM_TEST_CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+SAM_TEST_RUNTIME ?= $(shell for v in 3.13 3.12 3.14; do for c in python$$v $$(pyenv root 2>/dev/null)/versions/$$v*/bin/python$$v; do "$$c" -c "" 2>/dev/null && { echo python$$v; exit 0; }; done; done; echo python3.13)
+SAM_TEST_STAMP = $(SAM_TEST_BUILD_DIR)/.rotation-test-build
+
+sam-test-build: $(SAM_VENV_STAMP)
+	@set -e; \
+	key=$$( { echo "$(SAM_TEST_RUNTIME) $(SAM_ARCH) $(SAM_COMPILE) $(SAM_BUNDLE_BOTO3) $(SAM_TEST_CA_BUNDLE)"; \
+		cat "$(SAM_TEST_CA_BUNDLE)"; \
+		find pyproject.toml README.md template.yaml templates/sam.mk templates/*.py rotation -type f \
+			! -path '*/__pycache__/*' | LC_ALL=C sort | xargs cat; } | cksum | cut -d' ' -f1); \
+	if [ -f "$(SAM_TEST_STAMP)" ] && [ "$$(cat "$(SAM_TEST_STAMP)")" = "$$key" ]; then \
+		echo "sam-test-build: $(SAM_TEST_BUILD_DIR) is up to date, no sam build"; \
+	else \
+		$(MAKE) --no-print-directory build SAM_BUILD_DIR=$(SAM_TEST_BUILD_DIR) \
+			SAM_RUNTIME=$(SAM_TEST_RUNTIME) CA_BUNDLE=$(SAM_TEST_CA_BUNDLE); \
+		echo "$$key" > "$(SAM_TEST_STAMP)"; \
+	fi
+
 # CI: fail (not skip) when a SAM test cannot run.
-sam-ci: install validate build
-	CI=true $(PY) -m pytest tests/sam -p no:cacheprovider $(PYTEST_ARGS)
-	@$(PY) -m tests.sam.artifacts sizes $(SAM_BUILD_DIR)
+sam-ci: install validate sam-test-build
+	CI=true ROTATION_SAM_BUILD_DIR=$(SAM_TEST_BUILD_DIR) $(PY) -m pytest tests/sam -p no:cacheprovider $(PYTEST_ARGS)
+	@$(SAM_PIP_PYTHON) templates/package_sizes.py $(SAM_TEST_BUILD_DIR)
 
 sam-clean:
 	rm -rf .aws-sam

@@ -1,4 +1,6 @@
-"""The ``rotation`` command line: demo, check, rotate, step, events, status and repair.
+"""The ``rotation`` command line: run, check, invoke and operate rotations locally.
+
+Commands: demo, sandbox, check, rotate, step, events, invoke, status, repair, init-service.
 
 ``main()`` parses the arguments, routes the handler's logs to stderr, runs one command and maps
 its outcome to an exit code (0 ok, 1 failed, 2 usage or configuration error, 130 interrupted).
@@ -19,6 +21,7 @@ from rotation.cli.check import run as run_check
 from rotation.cli.demo import run as run_demo
 from rotation.cli.events import run as run_events
 from rotation.cli.init_service import run as run_init_service
+from rotation.cli.invoke import run as run_invoke
 from rotation.cli.logs import logs_to_stderr
 from rotation.cli.output import Output
 from rotation.cli.parser import (
@@ -31,6 +34,7 @@ from rotation.cli.parser import (
 )
 from rotation.cli.repair import run as run_repair
 from rotation.cli.rotate import run as run_rotate
+from rotation.cli.sandbox import run as run_sandbox
 from rotation.cli.status import run as run_status
 from rotation.cli.step import run as run_step
 from rotation.core.errors import ConfigurationError, DriverNotInstalledError
@@ -45,8 +49,10 @@ COMMANDS = {
     "demo": run_demo,
     "events": run_events,
     "init-service": run_init_service,
+    "invoke": run_invoke,
     "repair": run_repair,
     "rotate": run_rotate,
+    "sandbox": run_sandbox,
     "status": run_status,
     "step": run_step,
 }

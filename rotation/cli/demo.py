@@ -104,15 +104,12 @@ def _create_secrets(
     password = handler.generate_password()
     granted = database.create_user(APP_USER, password)
     tag = uuid.uuid4().hex[:6]
-    value: dict[str, Any] = {"engine": engine_value, **database.connection_fields(),
-                             "username": APP_USER, "password": password}  # fmt: skip
-    if strategy == "alternating":
-        info = database.running
-        admin = {**value, "username": info.admin_user, "password": info.admin_password}
-        admin_arn = client.create_secret(Name=f"demo/{tag}/admin", SecretString=json.dumps(admin))
-        value["masterarn"] = admin_arn["ARN"]
-        out.say(f"  admin secret:    demo/{tag}/admin (user {info.admin_user})")
-    arn: str = client.create_secret(Name=f"demo/{tag}/app", SecretString=json.dumps(value))["ARN"]
+    admin_name = f"demo/{tag}/admin" if strategy == "alternating" else None
+    arn = database.store_secrets(
+        client, engine_value, APP_USER, password, f"demo/{tag}/app", admin_name
+    )
+    if admin_name is not None:
+        out.say(f"  admin secret:    {admin_name} (user {database.running.admin_user})")
     out.say(f"  user:            {APP_USER} ({'; '.join(granted)}), "
             f"password {fingerprint(password)}")  # fmt: skip
     out.say(f"  secret:          demo/{tag}/app")

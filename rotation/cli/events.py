@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rotation.cli.parser import UsageError
-from rotation.local.driver import STEPS, event
+from rotation.local.driver import write_events
 
 if TYPE_CHECKING:
     import argparse
@@ -21,19 +20,15 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     token = args.token or str(uuid.uuid4())
     directory = Path(args.out)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        paths = write_events(directory, args.secret_id, token, args.rotation_token)
     except OSError as exc:
-        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
-    files = []
-    for step in STEPS:
-        path = directory / f"{step}.json"
-        path.write_text(json.dumps(event(args.secret_id, token, step, args.rotation_token),
-                                   indent=2) + "\n")  # fmt: skip
-        files.append(str(path))
+        raise UsageError(f"cannot write to {directory}: {exc.strerror}") from None
+    files = [str(path) for path in paths]
+    for path in files:
         out.say(f"wrote {path}")
     doc.update(secret_id=args.secret_id, token=token, files=files)
     out.say(f"token {token}: the version Secrets Manager would create; invoke in order, e.g.")
-    out.say(f"  sam local invoke <FunctionLogicalId> -e {files[0]}")
+    out.say(f"  rotation invoke <FunctionLogicalId> -e {files[0]}   (or sam local invoke)")
     if not args.secret_id.startswith("arn:"):
         out.say("note: Secrets Manager sends the secret's ARN as SecretId; a name works too")
     return True

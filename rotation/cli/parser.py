@@ -76,6 +76,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    """Parse a TCP port (0: any free one) for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value
+
+
 def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     # Subcommands repeat the global options with SUPPRESS defaults, so they may be given before
     # or after the command name without the subcommand resetting what the main parser read.
@@ -194,6 +205,19 @@ def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentP
     demo.add_argument("--strategy", choices=sorted(STRATEGIES), default="single")
     demo.add_argument("--rounds", type=positive_int, default=2, help="rotations to run (2)")
 
+    sandbox = command(
+        "sandbox",
+        "keep a local secret with a rotation in progress, for `rotation invoke` of each step",
+    )
+    sandbox.add_argument("--engine", choices=DEMO_ENGINES, default="postgresql")
+    sandbox.add_argument("--strategy", choices=sorted(STRATEGIES), default="single")
+    sandbox.add_argument(
+        "--dir", default="rotation-sandbox", help="where the event and env files go"
+    )
+    sandbox.add_argument(
+        "--port", type=port_number, default=0, help="Secrets Manager port (default: a free one)"
+    )
+
     check = command("check", "read-only preflight of a secret: format, TLS, login, privileges")
     source = check.add_mutually_exclusive_group(required=True)
     source.add_argument("secret_id", nargs="?", metavar="SECRET_ID", help="secret name or ARN")
@@ -252,6 +276,19 @@ def build_parser(commands: dict[str, Callable[..., bool]]) -> argparse.ArgumentP
     _engine_options(repair, required=False)
     _aws_options(repair)
     _db_options(repair)
+
+    invoke = command(
+        "invoke", "run a function from its built artifact, as `sam local invoke` does (no Docker)"
+    )
+    invoke.add_argument("function", metavar="LOGICAL_ID", help="the function's logical id")
+    invoke.add_argument("-e", "--event", help="event file (JSON; - for stdin; default {})")
+    invoke.add_argument("-n", "--env-vars", help="environment variables file (SAM's format)")
+    invoke.add_argument(
+        "-t", "--template", help="template (default: .aws-sam/build/template.yaml, template.yaml)"
+    )
+    invoke.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE",
+                        help="template parameter values")  # fmt: skip
+    invoke.add_argument("--region", help="AWS region (default: from the AWS configuration)")
 
     events = command("events", "write the four `sam local invoke` event files for a new token")
     events.add_argument("secret_id", metavar="SECRET_ID", help="the secret's ARN (as AWS sends)")

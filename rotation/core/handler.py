@@ -184,7 +184,7 @@ class RotationHandler:
         def entry(event: Mapping[str, Any], context: Any = None) -> None:
             if not instance:
                 instance.append(cls(**kwargs))
-            instance[0].handle(event, context)
+            log.with_lambda_context(instance[0].handle)(event, context)
 
         entry.__doc__ = f"Lambda entry point of {cls.__name__}."
         entry.__qualname__ = entry.__name__ = f"{cls.__name__}_lambda_handler"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from rotation.core import metrics as names
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from aws_lambda_powertools import Logger
 
@@ -151,6 +151,30 @@ def get_logger() -> Logger:
             _logger.registered_handler.addFilter(redactor)
             quiet_sdk_loggers()
         return _logger
+
+
+def with_lambda_context(
+    handle: Callable[[Mapping[str, Any], Any], None],
+) -> Callable[[Mapping[str, Any], Any], None]:
+    """Wrap a handler so that its log lines carry the invocation's Lambda context.
+
+    Powertools' ``inject_lambda_context`` adds ``function_request_id``, ``function_name``,
+    ``function_arn``, ``function_memory_size`` and ``cold_start`` to every line
+    (https://docs.aws.amazon.com/powertools/python/latest/core/logger/#capturing-lambda-context-info).
+    It never logs the event here, whatever ``POWERTOOLS_LOGGER_LOG_EVENT`` says: an explicit
+    ``log_event=False`` wins over the variable. Without a context (the CLI, tests calling the
+    handler directly) there is nothing to add.
+    """
+    logger = get_logger()
+    injected = logger.inject_lambda_context(handle, log_event=False)
+
+    def invoke(event: Mapping[str, Any], context: Any = None) -> None:
+        if context is None:
+            handle(event, context)
+        else:
+            injected(event, context)
+
+    return invoke
 
 
 def quiet_sdk_loggers() -> None:

@@ -7,6 +7,7 @@ table as proof that a login really works.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rotation.local.servers import MariaDBServer, PostgreSQLServer, ServerInfo, ThrowawayServer
@@ -66,6 +67,30 @@ class DatabaseStandIn:
             cursor.close()
 
     table_query: ClassVar[str]
+
+    def store_secrets(
+        self,
+        client: Any,
+        engine_value: str,
+        username: str,
+        password: str,
+        name: str,
+        admin_name: str | None = None,
+    ) -> str:
+        """Store the user's secret as RDS would; with ``admin_name``, an admin secret too.
+
+        The admin secret holds this server's admin login, and the user's secret names it in
+        ``masterarn`` (alternating users). Returns the user secret's ARN.
+        """
+        value: dict[str, Any] = {"engine": engine_value, **self.connection_fields(),
+                                 "username": username, "password": password}  # fmt: skip
+        if admin_name is not None:
+            info = self.running
+            admin = {**value, "username": info.admin_user, "password": info.admin_password}
+            created = client.create_secret(Name=admin_name, SecretString=json.dumps(admin))
+            value["masterarn"] = created["ARN"]
+        arn: str = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        return arn
 
 
 class PostgreSQLStandIn(DatabaseStandIn):

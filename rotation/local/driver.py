@@ -7,7 +7,9 @@ testSecret and finishSecret in order with the secret's ARN, stopping at the firs
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rotation.core.event import Step
@@ -25,6 +27,20 @@ def event(
     if rotation_token is not None:
         body["RotationToken"] = rotation_token
     return body
+
+
+def write_events(
+    directory: Path, secret_id: str, token: str, rotation_token: str | None = None
+) -> list[Path]:
+    """Write ``<directory>/<step>.json`` for the four steps (``sam local invoke -e`` files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for step in STEPS:
+        path = directory / f"{step}.json"
+        body = event(secret_id, token, step, rotation_token)
+        path.write_text(json.dumps(body, indent=2) + "\n")
+        paths.append(path)
+    return paths
 
 
 def rotate(

@@ -78,10 +78,23 @@ class SecretsManagerStandIn:
     the way RotateSecret does (see :func:`begin_rotation`).
     """
 
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+    def __init__(self, port: int = 0) -> None:
+        """Prepare the server on ``port`` of 127.0.0.1 (0: a free one).
 
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        Raises:
+            ServerUnavailableError: moto (with its server) is not installed.
+        """
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            from rotation.local.servers import ServerUnavailableError
+
+            raise ServerUnavailableError(
+                "the local Secrets Manager is moto's, which is not installed: "
+                'pip install "rotation[demo]"'
+            ) from None
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint = ""
 
     def __enter__(self) -> SecretsManagerStandIn:

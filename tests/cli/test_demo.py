@@ -133,3 +133,16 @@ def test_demo_refuses_missing_binaries(monkeypatch: pytest.MonkeyPatch,
         "rotation: error: PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
         "sudo apt-get install postgresql"
     ]
+
+
+def test_demo_without_moto_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "moto.server", None)  # as if [demo] were not installed
+    code = main(["demo"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "rotation: error: the local Secrets Manager is moto's, which is not installed: "
+        'pip install "rotation[demo]"'
+    ]

@@ -16,6 +16,7 @@ from rotation.core.config import Settings
 from rotation.core.errors import LoginFailedError
 from rotation.core.handler import Rotation
 from rotation.local import driver
+from rotation.local import secretsmanager as sm
 from rotation.testing.fake import FakeDatabase, FakeDatabaseHandler
 from tests.core.conftest import fake_secret
 
@@ -227,3 +228,47 @@ def test_concurrent_invocations_log_their_own_keys(
     logger.info("outside any invocation")
     [record] = json_lines(capfd.readouterr().out)
     assert not {"correlation_id", "step", "secret_id", "secret_arn", "engine"} & set(record)
+
+
+class FakeLambdaContext:
+    """The attributes of the Python runtime's context object that Powertools reads."""
+
+    function_name = "rotation-SecretsManagerRDSPostgreSQLRotationSingleUser"
+    memory_limit_in_mb = "256"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+
+
+def test_lambda_entry_logs_carry_the_lambda_context_and_never_the_event(
+    monkeypatch: pytest.MonkeyPatch,
+    client: Any,
+    db: FakeDatabase,
+    secret_arn: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Asking Powertools to log events must not make the rotation functions log theirs.
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    # A fresh container: Powertools keeps the cold start flag per process.
+    monkeypatch.setattr("aws_lambda_powertools.logging.logger.is_cold_start", True)
+    entry = FakeDatabaseHandler.bound_to(db).lambda_handler(strategy="single", client=client)
+    token = sm.begin_rotation(client, secret_arn)
+    for number, step in enumerate(driver.STEPS):
+        entry(driver.event(secret_arn, token, step), FakeLambdaContext(f"request-{number}"))
+    records = [r for r in json_lines(capfd.readouterr().out) if "level" in r]
+    assert records
+    by_step = {r["step"]: r for r in records}
+    for number, step in enumerate(driver.STEPS):
+        record = by_step[str(step)]
+        assert record["function_request_id"] == f"request-{number}"
+        assert record["function_name"] == FakeLambdaContext.function_name
+        assert record["function_arn"] == FakeLambdaContext.invoked_function_arn
+        assert record["function_memory_size"] == "256"
+        assert record["correlation_id"] == token
+    # cold_start is true only for the container's first invocation.
+    assert {r["cold_start"] for r in records if r["function_request_id"] == "request-0"} == {True}
+    assert {r["cold_start"] for r in records if r["function_request_id"] != "request-0"} == {False}
+    for record in records:
+        assert "ClientRequestToken" not in json.dumps(record)  # no event dump
+        assert not isinstance(record["message"], dict)

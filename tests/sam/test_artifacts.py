@@ -9,27 +9,18 @@ imported here.
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.sam.artifacts import (
-    BUILD_DIR,
-    DRIVER_DISTRIBUTIONS,
-    built_target,
-    drivers_in,
-    find_interpreter,
-    load_generator,
-)
+from tests.sam.artifacts import DRIVER_DISTRIBUTIONS, built_target, drivers_in, load_generator
 from tests.sam.conftest import unavailable
 
 pytestmark = pytest.mark.sam
 
 generator = load_generator()
-LOCAL_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 # Runs in the clean interpreter: import the handler the way Lambda does, then report.
 PROBE = """
@@ -56,21 +47,6 @@ print(json.dumps({
 """ % (sorted(set(DRIVER_DISTRIBUTIONS.values())),)  # noqa: UP031 -- the probe has its own braces
 
 
-@pytest.fixture(scope="module")
-def build() -> tuple[Path, str]:
-    """Return the build directory and the interpreter of the runtime it was built for."""
-    if not (BUILD_DIR / "template.yaml").is_file():
-        unavailable(f"no SAM build in {BUILD_DIR}: run `make build`")
-    runtime, architecture = built_target(BUILD_DIR)
-    local = LOCAL_ARCHITECTURE.get(platform.machine().lower())
-    if architecture != local:
-        unavailable(f"artifacts are for {architecture}; this machine is {platform.machine()}")
-    interpreter = find_interpreter(runtime)
-    if interpreter is None:
-        unavailable(f"no {runtime} interpreter here to import the {runtime} artifacts with")
-    return BUILD_DIR, interpreter
-
-
 def _probe(interpreter: str, artifact: Path, handler: str, driver: str) -> dict[str, Any]:
     done = subprocess.run(
         [interpreter, "-I", "-S", "-c", PROBE, str(artifact), handler, driver],
@@ -90,7 +66,7 @@ def test_handler_imports_from_its_artifact(build: tuple[Path, str], fn: Any) -> 
     build_dir, interpreter = build
     artifact = build_dir / fn.logical_id
     if not artifact.is_dir():
-        unavailable(f"{artifact} is missing: run `make build`")
+        unavailable(f"{artifact} is missing: run `make sam-test-build`")
     driver = fn.engine.driver
     assert drivers_in(artifact) == [driver], "exactly one database driver per artifact"
     package = artifact / "rotation" / "engines" / fn.engine.name
@@ -139,7 +115,7 @@ def test_the_mysql_artifacts_can_log_in_to_mysql_8_without_tls(build: tuple[Path
         if fn.engine.name != "mysql":
             continue
         if not artifact.is_dir():
-            unavailable(f"{artifact} is missing: run `make build`")
+            unavailable(f"{artifact} is missing: run `make sam-test-build`")
         probe = (
             "import sys; sys.path.insert(0, sys.argv[1]); from pymysql import _auth; "
             "from cryptography.hazmat.primitives.asymmetric import rsa; "
