@@ -43,7 +43,6 @@ from rotation.core.admin import AdminSecret, load_admin
 from rotation.core.config import PasswordPolicy, Settings
 from rotation.core.errors import (
     ConfigurationError,
-    LoginFailedError,
     NotPendingError,
     RotationDisabledError,
     RotationError,
@@ -57,7 +56,7 @@ from rotation.core.scrub import scrubbed
 from rotation.core.secret import ServiceSecret
 from rotation.core.secrets_client import SecretsClient, boto3_client
 from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
-from rotation.core.strategies import Strategy, strategy_named
+from rotation.core.strategies import Strategy, proves_login, strategy_named
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -378,13 +377,13 @@ class RotationHandler:
             SecretTestFailedError: The pending credentials do not log in.
         """
         pending = self.parse_secret(rotation.pending())
-        try:
-            with self.connect(pending) as conn:
-                self.check(conn)
-        except LoginFailedError as exc:
-            raise SecretTestFailedError(
+        proves_login(
+            self,
+            pending,
+            lambda: SecretTestFailedError(
                 f"the pending credentials of user {pending.username!r} do not log in"
-            ) from exc
+            ),
+        )
         self.logger.info("pending credentials log in", extra={"username": pending.username})
 
     test_secret.__rotation_generic__ = True  # type: ignore[attr-defined]

@@ -192,6 +192,28 @@ def require_same_user(current: Credential, pending: Credential, strategy: str) -
         )
 
 
+def require_same_credential_owner(
+    handler: Service, current: Credential, pending: Credential, strategy: str
+) -> None:
+    """Refuse a pending secret of another server or user, or a missing admin the service needs."""
+    require_same_server(current, pending, "pending secret")
+    require_same_user(current, pending, strategy)
+    require_admin_if_needed(handler, current)
+
+
+def proves_login(service: Service, secret: Credential, refusal: Callable[[], Exception]) -> None:
+    """Log in with ``secret`` and run ``check``; a rejected login raises ``refusal()`` instead.
+
+    Raises:
+        Exception: ``refusal()``, chained to the LoginFailedError, when the login is rejected.
+    """
+    try:
+        with service.connect(secret) as conn:
+            service.check(conn)
+    except LoginFailedError as exc:
+        raise refusal() from exc
+
+
 def require_admin_if_needed(handler: Service, current: Credential) -> None:
     """Refuse a secret without ``masterarn`` for a service whose admin sets the passwords."""
     if handler.admin_sets_passwords and not current.masterarn:
@@ -219,9 +241,7 @@ class SingleUser(Strategy):
         self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
         """Log in as current (then pending, then previous) and set the pending password."""
-        require_same_server(current, pending, "pending secret")
-        require_same_user(current, pending, "single user")
-        require_admin_if_needed(handler, current)
+        require_same_credential_owner(handler, current, pending, "single user")
         for label, secret in self._login_candidates(handler, rotation, current, pending):
             try:
                 with handler.connect(secret) as conn:
@@ -335,9 +355,7 @@ class DualCredentials(Strategy):
         self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
         """Prove the current credential, then add the pending one beside it (idempotent)."""
-        require_same_server(current, pending, "pending secret")
-        require_same_user(current, pending, "dual credentials")
-        require_admin_if_needed(handler, current)
+        require_same_credential_owner(handler, current, pending, "dual credentials")
         # The current credential stays valid until after the switch, so it must log in; an
         # admin never acts on the word of a secret that does not.
         with _acting_session(handler, rotation, current) as conn:
@@ -387,14 +405,14 @@ def _confused_deputy_guard(handler: Service, current: Credential) -> None:
     Raises:
         SecretMismatchError: The current credentials do not log in.
     """
-    try:
-        with handler.connect(current) as conn:
-            handler.check(conn)
-    except LoginFailedError as exc:
-        raise SecretMismatchError(
+    proves_login(
+        handler,
+        current,
+        lambda: SecretMismatchError(
             f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
             "to act with the admin secret"
-        ) from exc
+        ),
+    )
 
 
 def _admin(handler: Service, rotation: Rotation, current: Credential) -> AdminSecret:
