@@ -14,8 +14,27 @@ handler renders (matched by their SQL text) and models only these documented beh
   (https://dev.mysql.com/doc/refman/8.0/en/password-management.html#password-reuse-policy).
 * With ``password_require_current`` an unprivileged user's own change without REPLACE fails with
   3892, a wrong REPLACE with 3891 (password_require_current.result).
-* ``IDENTIFIED BY`` without ``WITH`` gives the account the default plugin
-  (https://dev.mysql.com/doc/refman/8.0/en/alter-user.html, "IDENTIFIED BY 'auth_string'").
+* ``CREATE USER ... IDENTIFIED BY`` without ``WITH`` gives the account the default plugin;
+  ``ALTER USER ... IDENTIFIED BY`` without ``WITH`` keeps the account's plugin (the server's
+  sql/auth/sql_user.cc, set_and_validate_user_attributes: "If no plugin is given, get existing
+  plugin"; mysql-test/suite/auth_sec/r/multiple_passwords.result: a sha256_password account
+  keeps it through ``ALTER USER ... IDENTIFIED BY ... RETAIN CURRENT PASSWORD``).
+* One's own ``ALTER USER`` needs no privilege only as a plain ``IDENTIFIED BY``; with
+  ``IDENTIFIED WITH`` it needs CREATE USER (1227), and RETAIN / DISCARD need CREATE USER or
+  APPLICATION_PASSWORD_ADMIN (1227 "CREATE USER or APPLICATION_PASSWORD_ADMIN"): the server's
+  sql/sql_parse.cc (SQLCOM_ALTER_USER) and "Statements that modify secondary passwords"
+  (https://dev.mysql.com/doc/refman/8.0/en/alter-user.html).
+* Dual passwords, MySQL 8.0.14+ ("Dual Password Support",
+  https://dev.mysql.com/doc/refman/8.0/en/password-management.html#dual-passwords): an account
+  has a primary and at most one secondary password, and either logs in. ``RETAIN CURRENT
+  PASSWORD`` makes the old primary the secondary (replacing any secondary); a change without it
+  leaves the secondary unchanged; changing the plugin discards it, and with RETAIN fails (3894);
+  RETAIN with an empty primary fails (3878), with an empty new password 3895; ``DISCARD OLD
+  PASSWORD`` removes the secondary. Before 8.0.14 the clauses are a syntax error (1064).
+* ``REPLACE`` is compared with the primary password only (3891 otherwise; the secondary does not
+  count: mysql-test/suite/auth_sec/r/multiple_passwords_ddl.result, "Test 12"), after the password
+  history check (sql_user.cc checks the history, then validate_password_require_current), and is
+  refused for another account (3893).
 * ``PASSWORD()`` no longer exists in MySQL 8.0 (a syntax error, 1064).
 """
 
@@ -58,6 +77,8 @@ class FakeAccount:
     locking: str | None = None  # $.Password_locking as JSON text
     option_sql: list[str] = field(default_factory=list)  # option clauses received
     privileged: bool = False  # may change passwords without REPLACE (e.g. CREATE USER)
+    secondary: str | None = None  # the retained password (8.0.14+)
+    app_password_admin: bool = False  # may RETAIN / DISCARD its own secondary password
 
 
 class FakeServer:
@@ -77,6 +98,7 @@ class FakeServer:
         self.accounts: dict[tuple[str, str], FakeAccount] = {}
         self.password_history = 0
         self.require_current = False
+        self.failed_logins = 0
         self.log: list[tuple[str, tuple[Any, ...] | None]] = []
 
     def add(self, user: str, host: str = "%", **kwargs: Any) -> FakeAccount:
@@ -87,6 +109,18 @@ class FakeServer:
 
     def connect(self, user: str, host: str = "%") -> FakeConnection:
         return FakeConnection(self, (user, host))
+
+    def login(self, user: str, password: str, host: str = "%") -> FakeConnection:
+        """Log in with the primary or the secondary password, as MySQL 8.0.14+ accepts both."""
+        account = self.accounts.get((user, host))
+        if account is None or password not in (account.password, account.secondary):
+            self.failed_logins += 1
+            raise _error(1045, f"Access denied for user '{user}'@'{host}' (using password: YES)")
+        return self.connect(user, host)
+
+    def dual_passwords(self) -> bool:
+        number = tuple(int(part) for part in self.version.split("-")[0].split(".")[:3])
+        return number >= (8, 0, 14)
 
     def grant_lines(self, user: str, host: str) -> list[str]:
         account = self.accounts[(user, host)]
@@ -156,6 +190,8 @@ class FakeConnection:
             return None
         if "PASSWORD(" in sql and server.version.startswith("8"):
             raise pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax")
+        if sql == "SELECT 1":  # the check query of testSecret
+            return [(1,)]
         if sql == "SELECT CURRENT_USER()":
             return [(f"{me[0]}@{me[1]}",)]
         if sql.startswith("SELECT COLUMN_NAME FROM information_schema.COLUMNS"):
@@ -184,16 +220,31 @@ class FakeConnection:
             return list(server.accounts[(p[0], p[1])].default_roles)
         if sql.startswith("CREATE USER"):
             return self._create(sql, p)
+        if ("RETAIN CURRENT PASSWORD" in sql or "DISCARD OLD PASSWORD" in sql) and (
+            not server.dual_passwords()
+        ):
+            raise pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax")
+        if sql == "ALTER USER CURRENT_USER() DISCARD OLD PASSWORD":
+            self._require_secondary_privilege()
+            server.accounts[me].secondary = None
+            return None
         if sql.startswith("ALTER USER CURRENT_USER()"):
             return self._own_password(sql, p)
+        if sql == "ALTER USER %s@%s DISCARD OLD PASSWORD":
+            self._require_create_user()
+            server.accounts[(p[0], p[1])].secondary = None
+            return None
         if sql.startswith("ALTER USER %s@%s DEFAULT ROLE"):
             roles = [] if sql.endswith("NONE") else list(zip(p[2::2], p[3::2], strict=True))
             server.accounts[(p[0], p[1])].default_roles = roles
             return None
         if sql.startswith("ALTER USER %s@%s IDENTIFIED"):
             account = server.accounts[(p[0], p[1])]
-            plugin, password = (p[2], p[3]) if " WITH %s" in sql else (server.default_plugin, p[2])
-            self._set_password(account, p[0], p[1], password, plugin)
+            retain = sql.endswith(" RETAIN CURRENT PASSWORD")
+            if retain:
+                self._require_create_user()
+            plugin, password = (p[2], p[3]) if " WITH %s" in sql else (account.plugin, p[2])
+            self._set_password(account, p[0], p[1], password, plugin, retain=retain)
             return None
         if sql.startswith("ALTER USER %s@%s "):
             server.accounts[(p[0], p[1])].option_sql.append(sql.removeprefix("ALTER USER %s@%s "))
@@ -220,7 +271,16 @@ class FakeConnection:
         return rows
 
     def _set_password(
-        self, account: FakeAccount, user: str, host: str, password: str, plugin: str
+        self,
+        account: FakeAccount,
+        user: str,
+        host: str,
+        password: str,
+        plugin: str,
+        *,
+        retain: bool = False,
+        replace: str | None = None,
+        missing_current: bool = False,
     ) -> None:
         depth = account.options.get("Password_reuse_history") or self.server.password_history
         if depth and password in account.history[-depth:]:
@@ -229,8 +289,38 @@ class FakeConnection:
                 f"Cannot use these credentials for '{user}@{host}' because they contradict the "
                 "password history policy",
             )
+        if missing_current:
+            raise _error(3892, "Current password needs to be specified in the REPLACE clause.")
+        if replace is not None and replace != account.password:
+            raise _error(3891, "Incorrect current password. Specify the correct password which "
+                         "has to be replaced.")  # fmt: skip
+        if plugin != account.plugin:
+            if retain:
+                raise _error(3894, f"Current password can not be retained for user "
+                             f"'{user}'@'{host}' because authentication plugin is being "
+                             "changed.")  # fmt: skip
+            account.secondary = None
+        if retain:
+            if not account.password:
+                raise _error(3878, f"Empty password can not be retained as second password "
+                             f"for user '{user}'@'{host}'.")  # fmt: skip
+            if not password:
+                raise _error(3895, f"Current password can not be retained for user '{user}'@"
+                             f"'{host}' because new password is empty.")  # fmt: skip
+            account.secondary = account.password
         account.password, account.plugin = password, plugin
         account.history.append(password)
+
+    def _require_create_user(self) -> None:
+        if not self.server.accounts[self.account].privileged:
+            raise _error(1227, "Access denied; you need (at least one of) the CREATE USER "
+                         "privilege(s) for this operation")  # fmt: skip
+
+    def _require_secondary_privilege(self) -> None:
+        account = self.server.accounts[self.account]
+        if not (account.privileged or account.app_password_admin):
+            raise _error(1227, "Access denied; you need (at least one of) the CREATE USER or "
+                         "APPLICATION_PASSWORD_ADMIN privilege(s) for this operation")  # fmt: skip
 
     def _create(self, sql: str, p: tuple[Any, ...]) -> None:
         key = (p[0], p[1])
@@ -248,15 +338,18 @@ class FakeConnection:
 
     def _own_password(self, sql: str, p: tuple[Any, ...]) -> None:
         account = self.server.accounts[self.account]
+        retain = sql.endswith(" RETAIN CURRENT PASSWORD")
+        if " WITH %s" in sql:
+            self._require_create_user()
+        if retain:
+            self._require_secondary_privilege()
         values = list(p)
-        plugin = values.pop(0) if " WITH %s" in sql else self.server.default_plugin
+        plugin = values.pop(0) if " WITH %s" in sql else account.plugin
         password = values.pop(0)
-        if " REPLACE %s" in sql:
-            if values.pop(0) != account.password:
-                raise _error(3891, "Incorrect current password.")
-        elif self.server.require_current and not account.privileged:
-            raise _error(3892, "Current password needs to be specified in the REPLACE clause.")
-        self._set_password(account, *self.account, password, plugin)
+        replace = values.pop(0) if " REPLACE %s" in sql else None
+        missing = replace is None and self.server.require_current and not account.privileged
+        self._set_password(account, *self.account, password, plugin, retain=retain,
+                           replace=replace, missing_current=missing)  # fmt: skip
 
     def _grant(self, sql: str) -> None:
         match = re.search(r" (?:TO|FROM) `((?:[^`]|``)*)`@`((?:[^`]|``)*)`", sql)

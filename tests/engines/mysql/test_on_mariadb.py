@@ -20,7 +20,7 @@ def test_the_mysql_engine_recognises_mariadb(maria: MariaDBBackend, client: Any)
         assert server.mariadb
         assert server.describe().startswith("MariaDB 1")
         assert handler.session_facts(conn)["server_version"] == server.describe()
-        statement = handler.own_password_statement(server, "new", "old", "mysql_native_password")
+        statement = handler.own_password_statement(server, "new", "old")
         assert statement.sql == "SET PASSWORD = PASSWORD(%s)"
 
 
