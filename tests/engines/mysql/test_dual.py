@@ -283,3 +283,24 @@ def test_no_password_reaches_a_log_line_or_an_error(
     text = caplog.text + capsys.readouterr().out + repr(raised.value) + str(raised.value)
     for secret in (FIRST, pending, "Someone-elses-1"):
         assert secret not in text
+
+
+def dual_findings(server: FakeServer, client: Any) -> dict[str, Any]:
+    handler = handler_for(server, client)
+    found = handler.privilege_findings(server.connect("app"), "app", admin=False)
+    return {finding.name: finding for finding in found}
+
+
+def test_rotation_check_warns_when_retain_would_fall_back(client: Any) -> None:
+    """rotation check (read-only) says beforehand that the rotation would be single user."""
+    server = make_server(app_password_admin=False)
+    finding = dual_findings(server, client)["privileges: dual passwords"]
+    assert finding.warning is True
+    assert "APPLICATION_PASSWORD_ADMIN" in finding.detail
+    assert "falls back to single user" in finding.detail
+    server.accounts[("app", "%")].grants = ["GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO <who>"]
+    finding = dual_findings(server, client)["privileges: dual passwords"]
+    assert (finding.ok, finding.warning) == (True, False)
+    old = make_server("8.0.13")
+    assert "no dual passwords" in dual_findings(old, client)["privileges: dual passwords"].detail
+    assert not any(sql.startswith("ALTER") for sql, _ in server.log)
