@@ -25,8 +25,8 @@ from rotation.engines.mariadb import MariaDBHandler
 from rotation.engines.mysql import MySQLHandler
 from rotation.local import driver
 from rotation.local import secretsmanager as sm
+from rotation.local.mysql8 import FakeServer
 from tests.engines.mysql import transcripts as t
-from tests.engines.mysql.fake import FakeServer
 
 FIRST = "First-password-1"
 ADMIN = "Admin-password-1"

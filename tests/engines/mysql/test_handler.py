@@ -12,8 +12,8 @@ from rotation.core.config import Settings
 from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
 from rotation.engines.mysql import MySQLHandler
+from rotation.local.mysql8 import FakeServer
 from tests.engines.mysql import transcripts as t
-from tests.engines.mysql.fake import FakeServer
 
 ADMIN_GRANTS = t.RDS_MASTER_8_0_36
 

@@ -1,8 +1,11 @@
-"""A DB-API double of a MySQL 8 server's account management, for the handler's own statements.
+"""A DB-API double of a MySQL 8 server's account management, for the MySQL engine's statements.
 
-No MySQL 8 server can run here, so the handler's flows (clone creation and refresh, own password
-change, ``rotation check``) run against this model. It understands exactly the statements the
-handler renders (matched by their SQL text) and models only these documented behaviours:
+No MySQL 8 server can run here (Debian's MySQL is MariaDB; no package ships mysqld), so the
+engine's flows (clone creation and refresh, own password change, dual passwords, ``rotation
+check``) are tested against this model, and ``rotation demo --engine mysql --strategy retain``
+runs on it (:class:`MySQL8DoubleStandIn`), saying so: it is not MySQL, there is no wire and no
+server. It understands exactly the statements the engine renders (matched by their SQL text, with
+the parameters PyMySQL would bind) and models only these documented behaviours:
 
 * SHOW GRANTS prints the account's grant lines, GRANT lines before REVOKE lines, and never the
   default roles (mysql-test/r/roles.result, see ``transcripts.ROLES_JOE``).
@@ -42,9 +45,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pymysql
+
+from rotation.local.databases import APP_DATABASE, DatabaseStandIn
+from rotation.local.servers import ServerInfo, ThrowawayServer
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 COLUMNS = (
     "Host", "User", "plugin", "authentication_string", "ssl_type", "ssl_cipher", "x509_issuer",
@@ -99,15 +108,18 @@ class FakeServer:
         self.password_history = 0
         self.require_current = False
         self.failed_logins = 0
+        self.items = [1, 2, 3]  # the rows of the demo's table
         self.log: list[tuple[str, tuple[Any, ...] | None]] = []
 
     def add(self, user: str, host: str = "%", **kwargs: Any) -> FakeAccount:
+        """Create the account ``user@host`` (keyword arguments: :class:`FakeAccount` fields)."""
         account = FakeAccount(**kwargs)
         account.history.append(account.password)
         self.accounts[(user, host)] = account
         return account
 
     def connect(self, user: str, host: str = "%") -> FakeConnection:
+        """Return a session of ``user@host`` without checking a password."""
         return FakeConnection(self, (user, host))
 
     def login(self, user: str, password: str, host: str = "%") -> FakeConnection:
@@ -119,10 +131,12 @@ class FakeServer:
         return self.connect(user, host)
 
     def dual_passwords(self) -> bool:
+        """Tell whether this version has RETAIN / DISCARD (MySQL 8.0.14+)."""
         number = tuple(int(part) for part in self.version.split("-")[0].split(".")[:3])
         return number >= (8, 0, 14)
 
     def grant_lines(self, user: str, host: str) -> list[str]:
+        """Return what SHOW GRANTS prints for ``user@host``."""
         account = self.accounts[(user, host)]
         who = f"`{user.replace('`', '``')}`@`{host.replace('`', '``')}`"
         if self.quoted_grantee:
@@ -136,6 +150,8 @@ def _error(code: int, message: str) -> pymysql.err.OperationalError:
 
 
 class FakeCursor:
+    """A DB-API cursor of a :class:`FakeConnection`."""
+
     def __init__(self, connection: FakeConnection) -> None:
         self.connection = connection
         self.rows: list[tuple[Any, ...]] = []
@@ -148,12 +164,18 @@ class FakeCursor:
         self.close()
 
     def close(self) -> None:
-        pass
+        """Close nothing: the cursor holds no resource."""
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        """Return the rows of the last statement."""
         return self.rows
 
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """Return the first row of the last statement, or None."""
+        return self.rows[0] if self.rows else None
+
     def execute(self, sql: str, params: Any = None) -> None:
+        """Answer one statement; MySQL errors are raised as PyMySQL's exceptions."""
         server = self.connection.server
         server.log.append((sql, tuple(params) if params is not None else None))
         rows = self.connection.answer(sql, tuple(params or ()))
@@ -170,20 +192,24 @@ class FakeConnection:
         self.commits = 0
 
     def get_server_info(self) -> str:
+        """Return the version string of the handshake."""
         return self.server.version
 
     def cursor(self) -> FakeCursor:
+        """Return a cursor."""
         return FakeCursor(self)
 
     def commit(self) -> None:
+        """Count the commit (account statements take effect at once, as MySQL's DDL does)."""
         self.commits += 1
 
     def close(self) -> None:
-        pass
+        """Close nothing: the session holds no resource."""
 
     # -- the statements the handler renders ----------------------------------------------------
 
     def answer(self, sql: str, p: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        """Return the rows of ``sql`` (None for a statement without rows) or raise its error."""
         server = self.server
         me = self.account
         if sql.startswith("SET SESSION sql_mode"):
@@ -192,6 +218,8 @@ class FakeConnection:
             raise pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax")
         if sql == "SELECT 1":  # the check query of testSecret
             return [(1,)]
+        if sql == MySQL8DoubleStandIn.table_query:  # the demo's proof that a login works
+            return [(len(server.items),)]
         if sql == "SELECT CURRENT_USER()":
             return [(f"{me[0]}@{me[1]}",)]
         if sql.startswith("SELECT COLUMN_NAME FROM information_schema.COLUMNS"):
@@ -219,7 +247,8 @@ class FakeConnection:
         if sql.startswith("SELECT DEFAULT_ROLE_USER"):
             return list(server.accounts[(p[0], p[1])].default_roles)
         if sql.startswith("CREATE USER"):
-            return self._create(sql, p)
+            self._create(sql, p)
+            return None
         if ("RETAIN CURRENT PASSWORD" in sql or "DISCARD OLD PASSWORD" in sql) and (
             not server.dual_passwords()
         ):
@@ -229,7 +258,8 @@ class FakeConnection:
             server.accounts[me].secondary = None
             return None
         if sql.startswith("ALTER USER CURRENT_USER()"):
-            return self._own_password(sql, p)
+            self._own_password(sql, p)
+            return None
         if sql == "ALTER USER %s@%s DISCARD OLD PASSWORD":
             self._require_create_user()
             server.accounts[(p[0], p[1])].secondary = None
@@ -250,7 +280,8 @@ class FakeConnection:
             server.accounts[(p[0], p[1])].option_sql.append(sql.removeprefix("ALTER USER %s@%s "))
             return None
         if sql.startswith(("GRANT ", "REVOKE ")):
-            return self._grant(sql)
+            self._grant(sql)
+            return None
         raise AssertionError(f"the fake does not know {sql!r}")
 
     def _account_rows(self, sql: str, user: str) -> list[tuple[Any, ...]]:
@@ -370,3 +401,51 @@ class FakeConnection:
                 <= granted)]  # fmt: skip
         if line not in account.grants:
             account.grants.append(line)
+
+
+class MySQL8DoubleStandIn(DatabaseStandIn):
+    """The demo's MySQL 8.0 with dual passwords: this module's double, in process, no server.
+
+    It starts nothing and listens nowhere; a handler reaches it through :meth:`bind`, whose
+    connections are logins to the double with the primary or the secondary password.
+    """
+
+    display_name = "MySQL 8.0 double (rotation.local.mysql8: a model of its account rules)"
+    server_class: ClassVar[type[ThrowawayServer]] = ThrowawayServer
+    table_query = f"SELECT COUNT(*) FROM {APP_DATABASE}.items"
+
+    def __init__(self) -> None:
+        self.double = FakeServer("8.0.36")
+        self.info = ServerInfo("mysql8-double.invalid", 3306, "admin", "", None)
+
+    def __enter__(self) -> MySQL8DoubleStandIn:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def prepare(self) -> None:
+        """Nothing to prepare: the double's table has its rows from the start."""
+
+    def create_user(self, username: str, password: str) -> list[str]:
+        """Add ``user@'%'`` that may read appdb and keep a secondary password of its own."""
+        self.double.add(username, password=password, app_password_admin=True,
+                        grants=[f"GRANT SELECT ON `{APP_DATABASE}`.* TO <who>",
+                                "GRANT APPLICATION_PASSWORD_ADMIN ON *.* TO <who>"])  # fmt: skip
+        return [f"SELECT on {APP_DATABASE}.*", "APPLICATION_PASSWORD_ADMIN"]
+
+    def bind(self, handler_class: type[Any]) -> type[Any]:
+        """Return a subclass of the MySQL handler whose connections are logins to the double."""
+        double = self.double
+
+        class OnTheDouble(handler_class):  # type: ignore[misc]
+            def open_connection(self, secret: Any, tls: Any) -> Any:
+                try:
+                    return double.login(secret.username, secret.password)
+                except pymysql.Error as exc:
+                    raise self.connect_error(secret, exc) from exc
+
+        OnTheDouble.__name__ = OnTheDouble.__qualname__ = f"{handler_class.__name__}OnTheDouble"
+        return OnTheDouble
