@@ -201,11 +201,8 @@ class MySQLHandler(MySQLPreflight):
                 return
             if code != str(NOT_THE_PRIMARY):
                 raise
-        try:
-            self.execute(conn, self.own_password_statement(server, password, password))
-        except UserManagementError as exc:
-            if self.error_code(exc.__cause__ or exc) != str(NOT_THE_PRIMARY):
-                raise
+        if not self._unless(conn, self.own_password_statement(server, password, password),
+                            NOT_THE_PRIMARY):  # fmt: skip
             raise UserManagementError(
                 "the account's primary password is neither AWSCURRENT nor AWSPENDING, and "
                 "AWSCURRENT only logs in as its secondary password: it was changed outside this "
@@ -225,20 +222,24 @@ class MySQLHandler(MySQLPreflight):
         server refuses a repeat with 3638, which for the first statement means ``current`` was
         recently set and for the second that this rotation already set ``password`` here.
         """
-        try:
-            self.execute(conn, self.primary_password_statement(username, host, current))
-        except UserManagementError as exc:
-            if self.error_code(exc.__cause__ or exc) != str(PASSWORD_IN_HISTORY):
-                raise
-        try:
-            self.execute(conn, self.retain_password_statement(username, host, password))
-        except UserManagementError as exc:
-            if self.error_code(exc.__cause__ or exc) != str(PASSWORD_IN_HISTORY):
-                raise
+        self._unless(conn, self.primary_password_statement(username, host, current),
+                     PASSWORD_IN_HISTORY)  # fmt: skip
+        if not self._unless(conn, self.retain_password_statement(username, host, password),
+                            PASSWORD_IN_HISTORY):  # fmt: skip
             self.logger.info(
                 "the pending password is already set (the history refused it)",
                 extra={"username": username, "host": host},
             )
+
+    def _unless(self, conn: Connection, statement: Statement, code: int) -> bool:
+        """Execute ``statement``; return False when the server refused it with error ``code``."""
+        try:
+            self.execute(conn, statement)
+        except UserManagementError as exc:
+            if self.error_code(exc.__cause__ or exc) != str(code):
+                raise
+            return False
+        return True
 
     def _raise_if_refused(self, exc: UserManagementError) -> None:
         """Turn MySQL's refusal of RETAIN / DISCARD for lack of a privilege into its own error."""
@@ -314,11 +315,7 @@ class MySQLHandler(MySQLPreflight):
     ) -> None:
         """Set one account's password; a history refusal means an earlier attempt set it."""
         statement = self.set_password_statement(username, account.host, password, account, server)
-        try:
-            self.execute(conn, statement)
-        except UserManagementError as exc:
-            if self.error_code(exc.__cause__ or exc) != str(PASSWORD_IN_HISTORY):
-                raise
+        if not self._unless(conn, statement, PASSWORD_IN_HISTORY):
             # The pending password is new in this rotation, so only an earlier attempt of the
             # same rotation can have put it in the account's history.
             self.logger.info(
