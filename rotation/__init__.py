@@ -12,6 +12,7 @@ from rotation.core.database import TLS, DatabaseHandler, Finding, TLSMode
 from rotation.core.errors import (
     ConfigurationError,
     ConnectError,
+    CredentialNotRetainedError,
     DatabaseServiceError,
     DriverNotInstalledError,
     EngineError,
@@ -36,7 +37,13 @@ from rotation.core.registry import engine_class
 from rotation.core.rotation import Rotation
 from rotation.core.secret import DatabaseSecret, ServiceSecret
 from rotation.core.staging import AWSCURRENT, AWSPENDING, AWSPREVIOUS
-from rotation.core.strategies import AlternatingUsers, DualCredentials, SingleUser, Strategy
+from rotation.core.strategies import (
+    AlternatingUsers,
+    DualCredentials,
+    RetainPrevious,
+    SingleUser,
+    Strategy,
+)
 
 __version__ = "0.1.0"
 
@@ -47,6 +54,7 @@ __all__ = [
     "AlternatingUsers",
     "ConfigurationError",
     "ConnectError",
+    "CredentialNotRetainedError",
     "DatabaseHandler",
     "DatabaseSecret",
     "DatabaseServiceError",
@@ -58,6 +66,7 @@ __all__ = [
     "LoginFailedError",
     "NotPendingError",
     "PasswordPolicy",
+    "RetainPrevious",
     "Rotation",
     "RotationDisabledError",
     "RotationError",

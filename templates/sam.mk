@@ -1,4 +1,4 @@
-# SAM template pack: build the 14 rotation functions without Docker, validate the templates.
+# SAM template pack: build the 15 rotation functions without Docker, validate the templates.
 # Included from the root Makefile (`-include templates/sam.mk`).
 #
 #   make sam-venv        aws-sam-cli + cfn-lint + serverless rules in $(SAM_VENV) (own venv:
@@ -61,6 +61,7 @@ SAM_FUNCTIONS := \
 	SecretsManagerRDSPostgreSQLRotationMultiUser:postgresql \
 	SecretsManagerRDSMySQLRotationSingleUser:mysql \
 	SecretsManagerRDSMySQLRotationMultiUser:mysql \
+	SecretsManagerRDSMySQLRotationDualPasswords:mysql \
 	SecretsManagerRDSMariaDBRotationSingleUser:mariadb \
 	SecretsManagerRDSMariaDBRotationMultiUser:mariadb \
 	SecretsManagerRDSOracleRotationSingleUser:oracle \

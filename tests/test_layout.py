@@ -155,11 +155,17 @@ def template_handlers() -> list[str]:
 
 
 def test_the_template_names_both_handlers_of_every_engine() -> None:
+    """And MySQL's dual passwords (MariaDB has none)."""
     engines = ("documentdb", "mariadb", "mysql", "oracle", "postgresql", "redshift", "sqlserver")
     assert template_handlers() == sorted(
-        f"rotation.engines.{engine}.{kind}_handler"
-        for engine in engines
-        for kind in ("single_user", "alternating_users")
+        [
+            *(
+                f"rotation.engines.{engine}.{kind}_handler"
+                for engine in engines
+                for kind in ("single_user", "alternating_users")
+            ),
+            "rotation.engines.mysql.dual_passwords_handler",
+        ]
     )
 
 

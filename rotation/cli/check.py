@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rotation.core.database import TLS
     from rotation.core.handler import RotationHandler
 
-PASS, FAIL, NOT_CHECKED = "pass", "fail", "not checked"
+PASS, FAIL, NOT_CHECKED, WARN = "pass", "fail", "not checked", "warn"
 
 
 class Report:
@@ -90,7 +90,9 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     report.add("secret format", PASS, f"{who} at {where}")
     if strategy == "alternating" and not _clone_name(handler, secret, report):
         return False
-    session_ok = _session(handler, secret, report, own_privileges=strategy == "single")
+    # Single user and retain: the user's own session acts (retain: unless masterarn names an admin).
+    own = strategy == "single" or (strategy == "retain" and not secret.masterarn)
+    session_ok = _session(handler, secret, report, own_privileges=own)
     if strategy == "alternating" and session_ok:
         _admin(handler, secret, client, report)
     return report.ok
@@ -235,7 +237,8 @@ def _privileges(
     if not findings:
         report.add("privileges", NOT_CHECKED, "this engine does not report privileges yet")
     for finding in findings:
-        report.add(finding.name, NOT_CHECKED if finding.ok is None else finding.ok, finding.detail)
+        status = NOT_CHECKED if finding.ok is None else finding.ok
+        report.add(finding.name, WARN if finding.warning else status, finding.detail)
 
 
 def _admin(
@@ -275,4 +278,4 @@ def _admin(
         report.add("admin login", FAIL, str(exc))
 
 
-__all__ = ["FAIL", "NOT_CHECKED", "PASS", "run"]
+__all__ = ["FAIL", "NOT_CHECKED", "PASS", "WARN", "run"]

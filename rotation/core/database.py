@@ -78,11 +78,13 @@ class Finding:
         name: What was checked ("privileges: ALTER ROLE", "TLS protocol", ...).
         ok: Whether the check passed; None when the server cannot tell ("not checked").
         detail: A one-line reason, without secret values.
+        warning: The rotation will work, but not as asked (e.g. a fallback); shown as WARN.
     """
 
     name: str
     ok: bool | None
     detail: str
+    warning: bool = False
 
 
 class DatabaseHandler(RotationHandler, Generic[C]):

@@ -21,6 +21,7 @@ value or SQL text; driver exceptions are wrapped with the original kept as ``__c
     │   ├── ConnectError              unreachable, timed out, TLS failure
     │   │   └── LoginFailedError      reachable, but the credentials were rejected
     │   └── UserManagementError       a password change or clone statement failed
+    │       └── CredentialNotRetainedError  the service will not keep a second credential
     ├── SecretTestFailedError         the pending secret does not work
     └── ServiceError                  a service's own client failed (secret values removed)
 """
@@ -106,6 +107,15 @@ class LoginFailedError(ConnectError):
 
 class UserManagementError(EngineError):
     """Raise when changing a password or cloning a user fails."""
+
+
+class CredentialNotRetainedError(UserManagementError):
+    """Raise when the service refuses to keep the current credential beside a new one.
+
+    A privilege or a feature is missing (MySQL: APPLICATION_PASSWORD_ADMIN, or a server without
+    dual passwords), and nothing was changed. The ``retain`` strategy falls back to replacing the
+    credential, loudly.
+    """
 
 
 class SecretTestFailedError(RotationError):

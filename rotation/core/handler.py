@@ -18,6 +18,8 @@ hook                       what it does                                         
 ``create_user_like``       as the admin, create the alternate user like the original  alternating
 ``add_credential``         add a second credential beside the current one             dual
 ``revoke_credential``      revoke a credential, keeping the other                     dual
+``retain_credential``      make the pending password the credential, keeping the      retain
+                           current one as the only other (idempotent, no failed login)
 ``after_finish``           runs once AWSCURRENT moved, also on a retried finishSecret  optional
 ``generate_secret``        build the pending value (default: a new password)          optional
 =========================  =========================================================  ==========
@@ -122,7 +124,8 @@ class RotationHandler:
         """Create a handler.
 
         Args:
-            strategy: ``"single"``, ``"alternating"``, ``"dual"`` or a Strategy instance.
+            strategy: ``"single"``, ``"alternating"``, ``"dual"``, ``"retain"`` or a Strategy
+                instance.
             settings: Settings; read from the environment when omitted.
             client: A :class:`SecretsClient` or a boto3 Secrets Manager client; the
                 container's shared client for the configured endpoint when omitted.
@@ -459,6 +462,22 @@ class RotationHandler:
         """
         raise NotImplementedError(
             "subclasses of RotationHandler must provide a revoke_credential() method"
+        )
+
+    @hook
+    def retain_credential(
+        self, conn: Any, username: Any, password: str, current_password: str
+    ) -> None:
+        """Make ``password`` the credential and keep ``current_password`` beside it (hook; retain).
+
+        ``current_password`` (the one the rotation logged in with) becomes the only other
+        working credential, replacing any older one. Must be idempotent without a failed login:
+        re-run after a crash at any point, it must neither retire ``current_password`` nor keep
+        ``password`` from working. Raise :class:`CredentialNotRetainedError`, having changed
+        nothing, when the service will not keep two; the strategy then replaces the password.
+        """
+        raise NotImplementedError(
+            "subclasses of RotationHandler must provide a retain_credential() method"
         )
 
     def username_limit(self, conn: Any) -> int:

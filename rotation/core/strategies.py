@@ -1,4 +1,4 @@
-"""The rotation strategies: single user, alternating users and dual credentials.
+"""The rotation strategies: single user, alternating users, dual credentials, retain previous.
 
 A strategy decides which user the pending secret names, which credentials setSecret logs in
 with, and what it asks the service to do. All are service-independent: they drive any
@@ -16,9 +16,17 @@ current, creating ``<user><suffix>`` with the original's privileges the first ti
 credentials must log in before the admin acts, and all secrets must name the same server.
 
 Dual credentials: for services that accept two credentials of one user at once (API keys, Redis
-ACL passwords, MySQL's RETAIN CURRENT PASSWORD). setSecret adds the pending credential and keeps
-the current one working; after AWSCURRENT moved, the previous credential is revoked. Clients that
-still hold the old one keep working until the switch.
+ACL passwords). setSecret adds the pending credential and keeps the current one working; after
+AWSCURRENT moved, the previous credential is revoked. Clients that still hold the old one keep
+working until the switch.
+
+Retain previous (dual credentials that are not revoked): for services that keep one previous
+password beside the current one (MySQL 8.0.14+ ``RETAIN CURRENT PASSWORD``). setSecret makes the
+pending password the primary and keeps the current one as the secondary, which replaces the
+secondary of the rotation before; nothing is revoked at the switch, so the previous password keeps
+working until the next rotation, like AWSPREVIOUS (``revoke_now=True`` revokes it at the switch).
+Where the service refuses (a privilege it lacks), the password is replaced as single user does,
+with a warning.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rotation.core.errors import (
     ConfigurationError,
+    CredentialNotRetainedError,
     LoginFailedError,
     SecretFormatError,
     SecretMismatchError,
@@ -124,6 +133,11 @@ class Service(Protocol):
     def add_credential(self, conn: Any, username: Any, password: str) -> None:
         """Make ``password`` a second working credential of ``username`` (idempotent)."""
 
+    def retain_credential(
+        self, conn: Any, username: Any, password: str, current_password: str
+    ) -> None:
+        """Make ``password`` the credential and keep ``current_password`` beside it (idempotent)."""
+
     def revoke_credential(self, conn: Any, username: Any, password: str) -> None:
         """Make ``password`` stop working for ``username``, keeping the other (idempotent)."""
 
@@ -138,7 +152,7 @@ class Strategy(ABC):
     """How a credential is rotated.
 
     Attributes:
-        name: The strategy's name (``single``, ``alternating``, ``dual``).
+        name: The strategy's name (``single``, ``alternating``, ``dual``, ``retain``).
         hooks: The handler methods it calls, besides ``connect``; a handler that relies on the
             strategy (does not override ``set_secret``) must provide them.
     """
@@ -238,11 +252,24 @@ class SingleUser(Strategy):
         return ("set_user_password",) if handler.admin_sets_passwords else self.hooks
 
     def set_secret(
-        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
+        self,
+        handler: Service,
+        rotation: Rotation,
+        current: Credential,
+        pending: Credential,
+        *,
+        current_rejected: bool = False,
     ) -> None:
-        """Log in as current (then pending, then previous) and set the pending password."""
+        """Log in as current (then pending, then previous) and set the pending password.
+
+        ``current_rejected`` says that the caller's own login with AWSCURRENT was just rejected,
+        so the probing starts at AWSPENDING without a second failed login.
+        """
         require_same_credential_owner(handler, current, pending, "single user")
-        for label, secret in self._login_candidates(handler, rotation, current, pending):
+        candidates = self._login_candidates(handler, rotation, current, pending)
+        for label, secret in candidates:
+            if current_rejected and label == AWSCURRENT:
+                continue
             try:
                 with handler.connect(secret) as conn:
                     if label == AWSPENDING:
@@ -252,13 +279,9 @@ class SingleUser(Strategy):
                         # The login above proved the secret genuine; now the admin acts.
                         admin = _admin(handler, rotation, current)
                         with handler.connect(admin.session) as admin_conn:
-                            handler.set_user_password(
-                                admin_conn, pending.username, pending.password
-                            )
+                            _replace_password(handler, admin_conn, pending, "", admin=True)
                     else:
-                        handler.set_password(
-                            conn, pending.username, pending.password, secret.password
-                        )
+                        _replace_password(handler, conn, pending, secret.password, admin=False)
                     handler.logger.info("set the pending password", extra={"login": label})
                     return
             except LoginFailedError:
@@ -342,10 +365,15 @@ class AlternatingUsers(Strategy):
 
 
 class DualCredentials(Strategy):
-    """Two credentials of one user at once: add the new one, revoke the old after the switch."""
+    """Two credentials of one user at once: add the new one, revoke the old after the switch.
+
+    Attributes:
+        revoke_previous: Whether the previous credential is revoked once AWSCURRENT moved.
+    """
 
     name = "dual"
-    hooks = ("add_credential", "revoke_credential")
+    hooks: ClassVar[tuple[str, ...]] = ("add_credential", "revoke_credential")
+    revoke_previous: bool = True
 
     def pending_username(self, handler: Service, current: Credential) -> Any:
         """Return the current username: the user keeps its name and gains a credential."""
@@ -355,15 +383,28 @@ class DualCredentials(Strategy):
         self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
     ) -> None:
         """Prove the current credential, then add the pending one beside it (idempotent)."""
-        require_same_credential_owner(handler, current, pending, "dual credentials")
+        self.check_secrets(handler, current, pending)
         # The current credential stays valid until after the switch, so it must log in; an
         # admin never acts on the word of a secret that does not.
-        with _acting_session(handler, rotation, current) as conn:
+        with _acting_session(handler, rotation, current, self.admin_acts(handler, current)) as conn:
             handler.add_credential(conn, pending.username, pending.password)
         handler.logger.info("added the pending credential; the current one still works")
 
+    def check_secrets(self, handler: Service, current: Credential, pending: Credential) -> None:
+        """Refuse secrets of another server or user, or without the admin the service needs."""
+        require_same_credential_owner(handler, current, pending, f"{self.name} credentials")
+
+    def admin_acts(self, handler: Service, current: Credential) -> bool:
+        """Tell whether the admin from ``masterarn`` acts (where the service says so)."""
+        return handler.admin_sets_passwords and bool(current.masterarn)
+
     def after_finish(self, handler: Service, rotation: Rotation) -> None:
         """Revoke the previous credential once AWSCURRENT moved (idempotent)."""
+        if not self.revoke_previous:
+            handler.logger.info(
+                "the previous credential keeps working until the next rotation replaces it"
+            )
+            return
         current = handler.parse_secret(rotation.current())
         previous_value = rotation.previous()
         if previous_value is None:
@@ -372,13 +413,106 @@ class DualCredentials(Strategy):
         if previous.username != current.username or previous.password == current.password:
             return
         # The new credential must work before the old one goes.
-        with _acting_session(handler, rotation, current) as conn:
+        with _acting_session(handler, rotation, current, self.admin_acts(handler, current)) as conn:
             handler.revoke_credential(conn, previous.username, previous.password)
         handler.logger.info("revoked the previous credential")
 
 
+class RetainPrevious(DualCredentials):
+    """Single user whose previous password keeps working until the next rotation replaces it.
+
+    setSecret, logged in with AWSCURRENT, has ``retain_credential`` make the pending password the
+    credential and keep the current one as the only other (MySQL: ``ALTER USER ... IDENTIFIED BY
+    <pending> REPLACE <current> RETAIN CURRENT PASSWORD``); the admin from ``masterarn`` acts
+    instead when the secret names one. Nothing is revoked at the switch unless ``revoke_now``.
+
+    When the service refuses to keep two (:class:`CredentialNotRetainedError`: a privilege or a
+    feature it lacks), the password is replaced as single user does and a warning says that
+    clients still holding the old password fail until they fetch the new one. A retry after such
+    a fallback finds AWSCURRENT rejected and continues as single user does, from AWSPENDING.
+    """
+
+    name = "retain"
+    hooks = ("retain_credential",)
+
+    def __init__(self, *, revoke_now: bool = False) -> None:
+        """Create the strategy; ``revoke_now`` revokes the previous password at the switch."""
+        self.revoke_previous = revoke_now
+
+    def required_hooks(self, handler: Service) -> tuple[str, ...]:
+        """Return ``retain_credential``, single user's hooks (the fallback), maybe revoke's."""
+        revoke = ("revoke_credential",) if self.revoke_previous else ()
+        return (*self.hooks, *SingleUser().required_hooks(handler), *revoke)
+
+    def admin_acts(self, handler: Service, current: Credential) -> bool:
+        """Tell whether the admin acts: whenever the secret names one in ``masterarn``."""
+        return bool(current.masterarn)
+
+    def set_secret(
+        self, handler: Service, rotation: Rotation, current: Credential, pending: Credential
+    ) -> None:
+        """Log in as current, then retain it beside the pending password (or replace it)."""
+        self.check_secrets(handler, current, pending)
+        admin = self.admin_acts(handler, current)
+        with ExitStack() as stack:
+            try:
+                own = stack.enter_context(handler.connect(current))
+            except LoginFailedError:
+                # RETAIN keeps the current password working, so only a fallback of an earlier
+                # attempt (or a change outside the rotation) retired it: go on as single user.
+                handler.logger.info("AWSCURRENT is rejected; continuing as single user does")
+                SingleUser().set_secret(handler, rotation, current, pending, current_rejected=True)
+                return
+            conn = (
+                stack.enter_context(handler.connect(_admin(handler, rotation, current).session))
+                if admin
+                else own
+            )
+            try:
+                handler.retain_credential(
+                    conn, pending.username, pending.password, current.password
+                )
+            except CredentialNotRetainedError as exc:
+                handler.logger.warning(
+                    "the service will not keep the current password beside the new one; "
+                    "replacing it instead: clients still holding it fail until they fetch the "
+                    "new one",
+                    extra={"reason": str(exc)},
+                )
+                _replace_password(handler, conn, pending, current.password, admin=admin)
+                handler.logger.info("set the pending password (single user fallback)")
+                return
+        handler.logger.info("set the pending password; the current one keeps working")
+
+    def after_finish(self, handler: Service, rotation: Rotation) -> None:
+        """Revoke the previous password when ``revoke_now``; warn if the service refuses."""
+        try:
+            super().after_finish(handler, rotation)
+        except CredentialNotRetainedError as exc:
+            handler.logger.warning(
+                "could not revoke the previous password; it keeps working until the next "
+                "rotation replaces it",
+                extra={"reason": str(exc)},
+            )
+
+    def __repr__(self) -> str:
+        return f"RetainPrevious(revoke_now={self.revoke_previous})"
+
+
+def _replace_password(
+    handler: Service, conn: Any, pending: Credential, old_password: str, *, admin: bool
+) -> None:
+    """Set the pending password in place of the old one: as the admin, or as the user."""
+    if admin:
+        handler.set_user_password(conn, pending.username, pending.password)
+    else:
+        handler.set_password(conn, pending.username, pending.password, old_password)
+
+
 @contextmanager
-def _acting_session(handler: Service, rotation: Rotation, current: Credential) -> Iterator[Any]:
+def _acting_session(
+    handler: Service, rotation: Rotation, current: Credential, admin: bool
+) -> Iterator[Any]:
     """Log in with ``current``, then yield the session that acts: the admin's or that one.
 
     Raises:
@@ -392,9 +526,8 @@ def _acting_session(handler: Service, rotation: Rotation, current: Credential) -
                 f"the AWSCURRENT credentials of {current.username!r} do not log in; refusing "
                 "to act on them"
             ) from exc
-        if handler.admin_sets_passwords and current.masterarn:
-            admin = _admin(handler, rotation, current)
-            yield stack.enter_context(handler.connect(admin.session))
+        if admin:
+            yield stack.enter_context(handler.connect(_admin(handler, rotation, current).session))
         else:
             yield own
 
@@ -458,12 +591,13 @@ def original_username(username: str, suffix: str) -> str:
 STRATEGIES: dict[str, type[Strategy]] = {
     "alternating": AlternatingUsers,
     "dual": DualCredentials,
+    "retain": RetainPrevious,
     "single": SingleUser,
 }
 
 
 def strategy_named(name: str) -> Strategy:
-    """Return a strategy by name (``single``, ``alternating`` or ``dual``).
+    """Return a strategy by name (``single``, ``alternating``, ``dual`` or ``retain``).
 
     Raises:
         ConfigurationError: The name is unknown.

@@ -24,6 +24,7 @@ from rotation.testing.conformance import unique_name
 from tests.conftest import RunningServer
 from tests.core.moto_rds import managed_instance, store_credentials
 from tests.engines.mariadb.backend import MariaDBBackend
+from tests.engines.mysql.backend import MySQLOnMariaDBBackend
 from tests.engines.postgresql.backend import PostgreSQLBackend
 
 # The servers are chosen per parameter (request.getfixturevalue), which the fixture-based
@@ -329,3 +330,21 @@ def test_plaintext_fallback_is_reported_as_a_failure(
     assert rows["login"]["status"] == "pass"
     assert rows["TLS"]["status"] == "fail"
     assert "PLAINTEXT after TLS failed" in rows["TLS"]["detail"]
+
+
+def test_retain_on_a_server_without_dual_passwords_is_a_warning_not_a_failure(
+    mariadb_server: RunningServer, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The MySQL engine's retain strategy on MariaDB (no dual passwords) would rotate as single
+    user: rotation check says so with WARN, and still passes."""
+    case = Case(MySQLOnMariaDBBackend(mariadb_server), client)
+    try:
+        before = case.snapshot()
+        code, doc = case.check(capsys, case.arn, "--strategy", "retain")
+        assert code == 0, doc
+        assert doc["strategy"] == "retain"
+        assert statuses(doc)["privileges: dual passwords"] == "warn"
+        assert "falls back to single user" in detail(doc, "privileges: dual passwords")
+        assert case.snapshot() == before
+    finally:
+        case.cleanup()

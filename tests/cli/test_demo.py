@@ -146,3 +146,33 @@ def test_demo_without_moto_names_the_extra_to_install(
         "rotation: error: the local Secrets Manager is moto's, which is not installed: "
         'pip install "rotation[demo]"'
     ]
+
+
+def test_retain_on_mysql_runs_on_the_double_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Both passwords work after the switch; the oldest is rejected one rotation later. No
+    server here has MySQL's dual passwords, so the demo runs on the double and says it does."""
+    code = main(["demo", "--engine", "mysql", "--strategy", "retain", "--rounds", "3"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "not by a MySQL server" in text
+    assert "in process, no network" in text
+    assert "demo passed: 3 rotation(s)" in text
+    proofs = re.findall(
+        r"^  proof:   (\w+) +\S+ / \S+ (logs in|is rejected).*\[(\w+)\]$", text, re.M
+    )
+    assert proofs == [
+        ("new", "logs in", "ok"), ("old", "logs in", "ok"),
+        *[("new", "logs in", "ok"), ("old", "logs in", "ok"), ("older", "is rejected", "ok")] * 2,
+    ]  # fmt: skip
+
+
+def test_retain_on_mariadb_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def must_not_start(self: Any) -> Any:
+        raise AssertionError("a server was started")
+
+    monkeypatch.setattr(MariaDBServer, "start", must_not_start)
+    code = main(["demo", "--engine", "mariadb", "--strategy", "retain"])
+    assert code == 2
+    assert "MariaDB has no dual passwords" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from rotation.core.errors import LoginFailedError
+from rotation.core.errors import CredentialNotRetainedError, LoginFailedError, UserManagementError
 from rotation.core.handler import RotationHandler
 
 
@@ -83,3 +83,65 @@ class AdminKeyStoreHandler(KeyStoreHandler):
     def set_user_password(self, conn: Session, username: str, password: str) -> None:
         assert conn.username == "root", "only the admin may set passwords here"
         conn.replace(username, password, call="admin set")
+
+
+class RetainStore(KeyStore):
+    """A key store whose users hold a primary password and at most one previous (secondary) one.
+
+    The shape of MySQL's dual passwords, without MySQL: ``retain`` makes a new primary and keeps
+    the old primary as the only secondary; ``refuse`` plays a user without the privilege to keep
+    two (the store then changes nothing).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.primary: dict[str, str] = {}
+        self.refuse = False
+
+    def login(self, username: str, password: str) -> bool:
+        accepted = super().login(username, password)
+        if not accepted:
+            self.calls.append("rejected login")
+        return accepted
+
+    def set_user(self, username: str, password: str) -> None:
+        self.primary[username] = password
+        self.passwords[username] = {password}
+
+
+class RetainKeyStoreHandler(KeyStoreHandler):
+    """A service subclass for the ``retain`` strategy: retain_credential and the fallback."""
+
+    def retain_credential(
+        self, conn: Session, username: str, password: str, current_password: str
+    ) -> None:
+        store = conn.store
+        assert isinstance(store, RetainStore)
+        if store.refuse:
+            raise CredentialNotRetainedError("the store keeps one password for this user")
+        primary = store.primary[username]
+        if primary == password and current_password in store.passwords[username]:
+            return  # an earlier attempt did it
+        if primary != current_password:
+            raise UserManagementError("the primary password is neither current nor pending")
+        store.calls.append("retain")
+        store.primary[username] = password
+        store.passwords[username] = {password, current_password}
+
+    def set_password(self, conn: Session, username: str, password: str, old: str) -> None:
+        store = conn.store
+        assert isinstance(store, RetainStore)
+        store.calls.append("set")
+        # Like MySQL: a plain change keeps the secondary password, if any.
+        secondary = store.passwords[username] - {store.primary[username]}
+        store.primary[username] = password
+        store.passwords[username] = {password, *secondary}
+
+    def set_user_password(self, conn: Session, username: str, password: str) -> None:
+        self.set_password(conn, username, password, "")
+
+    def revoke_credential(self, conn: Session, username: str, password: str) -> None:
+        store = conn.store
+        assert isinstance(store, RetainStore)
+        store.calls.append("revoke")
+        store.passwords[username] = {store.primary[username]}

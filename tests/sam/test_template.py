@@ -21,6 +21,7 @@ FUNCTIONS = generator.FUNCTIONS
 BY_ID = {fn.logical_id: fn for fn in FUNCTIONS}
 SINGLE = "SecretsManagerRDSPostgreSQLRotationSingleUser"
 ALTERNATING = "SecretsManagerRDSPostgreSQLRotationMultiUser"
+DUAL = "SecretsManagerRDSMySQLRotationDualPasswords"
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +88,15 @@ def test_makefile_table_matches_the_template() -> None:
     assert rows == [f"{fn.logical_id}:{fn.engine.name}" for fn in FUNCTIONS]
 
 
-def test_fourteen_functions_with_their_handlers(translated: dict[str, Any]) -> None:
+def test_fifteen_functions_with_their_handlers(translated: dict[str, Any]) -> None:
+    """Seven engines x (single user, alternating users), and MySQL's dual passwords."""
     functions = _resources(translated, "AWS::Lambda::Function")
     assert set(functions) == set(BY_ID)
+    assert len(functions) == 15
+    assert [fn.logical_id for fn in FUNCTIONS if fn.dual] == [DUAL]
+    assert (
+        functions[DUAL]["Properties"]["Handler"] == "rotation.engines.mysql.dual_passwords_handler"
+    )
     for logical_id, function in functions.items():
         fn = BY_ID[logical_id]
         properties = function["Properties"]
@@ -99,7 +106,7 @@ def test_fourteen_functions_with_their_handlers(translated: dict[str, Any]) -> N
         assert properties["Role"] == {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
         assert function["Condition"] == fn.condition
         assert properties["FunctionName"] == {"Fn::Sub": f"${{FunctionNamePrefix}}{logical_id}"}
-        assert fn.strategy in {"single_user", "alternating_users"}
+        assert fn.strategy in {"single_user", "alternating_users", "dual_passwords"}
     # SAM generated no role of its own (it would carry managed policies we did not choose).
     assert set(_resources(translated, "AWS::IAM::Role")) == {f"{i}Role" for i in BY_ID}
 
@@ -133,7 +140,10 @@ LOOKUPS = {
 def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> None:
     role = translated["Resources"][f"{logical_id}Role"]
     statements = _statements(role)
-    alternating = BY_ID[logical_id].alternating
+    fn = BY_ID[logical_id]
+    # Admin secrets: always for alternating users; for dual passwords only when any are listed.
+    alternating = fn.alternating or fn.dual
+    admin_condition = "HasAdminSecrets" if fn.dual else None
 
     for _, statement in statements:
         assert statement["Effect"] == "Allow"
@@ -170,6 +180,7 @@ def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> 
     admin_reads = [s for _, s in reads if s["Resource"] == {"Ref": "AdminSecretArns"}]
     assert len(reads) == (2 if alternating else 1)
     assert len(admin_reads) == (1 if alternating else 0)
+    assert {c for c, s in reads if s["Resource"] == {"Ref": "AdminSecretArns"}} <= {admin_condition}
     for statement in admin_reads:
         assert _actions(statement) == ["secretsmanager:GetSecretValue"]
         assert statement["Condition"] == {
@@ -213,8 +224,8 @@ def test_iam_is_least_privilege(translated: dict[str, Any], logical_id: str) -> 
 
     lookups = {action for action in by_action if action.split(":")[0] in LOOKUP_SERVICES}
     assert lookups == (LOOKUPS[BY_ID[logical_id].engine.name] if alternating else set())
-    for action in lookups:  # unconditional, read-only, on the account (see templates/generate.py)
-        assert [(c, s["Resource"]) for c, s in by_action[action]] == [(None, "*")]
+    for action in lookups:  # read-only, on the account (see templates/generate.py)
+        assert [(c, s["Resource"]) for c, s in by_action[action]] == [(admin_condition, "*")]
 
     assert set(by_action) - lookups <= {
         "secretsmanager:DescribeSecret",
@@ -245,7 +256,8 @@ def test_no_role_has_wildcard_actions(translated: dict[str, Any]) -> None:
         for _, statement in _statements(role):
             assert all("*" not in a for a in _actions(statement)), name
         admin = any(s.get("Resource") == {"Ref": "AdminSecretArns"} for _, s in _statements(role))
-        assert admin == BY_ID[name.removesuffix("Role")].alternating, name
+        fn = BY_ID[name.removesuffix("Role")]
+        assert admin == (fn.alternating or fn.dual), name
 
 
 def test_invoke_permissions_log_groups_and_outputs(translated: dict[str, Any]) -> None:
@@ -348,7 +360,7 @@ def _deployed(**chosen: str) -> set[str]:
 
 
 def test_defaults_deploy_every_single_user_function() -> None:
-    assert _deployed() == {fn.logical_id for fn in FUNCTIONS if not fn.alternating}
+    assert _deployed() == {fn.logical_id for fn in FUNCTIONS if fn.strategy == "single_user"}
 
 
 @pytest.mark.parametrize(
@@ -370,13 +382,23 @@ def test_defaults_deploy_every_single_user_function() -> None:
             "both",
             {"SecretsManagerMongoDBRotationSingleUser", "SecretsManagerMongoDBRotationMultiUser"},
         ),
-        ("all", "both", set(BY_ID)),
+        ("all", "both", set(BY_ID) - {DUAL}),
     ],
 )
 def test_engines_and_strategies_select_functions(
     engines: str, strategies: str, expected: set[str]
 ) -> None:
     assert _deployed(Engines=engines, Strategies=strategies) == expected
+
+
+def test_mysql_dual_passwords_is_deployed_on_request_only() -> None:
+    mysql_single = "SecretsManagerRDSMySQLRotationSingleUser"
+    assert _deployed(Engines="mysql", MySQLDualPasswords="true") == {mysql_single, DUAL}
+    assert _deployed(Engines="all", Strategies="both", MySQLDualPasswords="true") == set(BY_ID)
+    assert _deployed(Engines="mariadb,postgresql", MySQLDualPasswords="true") == {
+        "SecretsManagerRDSMariaDBRotationSingleUser",
+        SINGLE,
+    }
 
 
 @pytest.mark.parametrize("engines", ["", "postgres", "mysql, mariadb", "all,mysql", "MYSQL"])

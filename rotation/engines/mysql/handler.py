@@ -5,14 +5,11 @@ from __future__ import annotations
 import ssl as ssl_module
 from typing import TYPE_CHECKING, Any
 
-from rotation.core.errors import UserManagementError
+from rotation.core.errors import CredentialNotRetainedError, UserManagementError
 from rotation.engines.dbapi import Statement, text_value
-from rotation.engines.mysql.account import (
-    Account,
-)
+from rotation.engines.mysql.account import Account
 from rotation.engines.mysql.grants import grantee, grantee_spellings, readdress, replay_plan
 from rotation.engines.mysql.preflight import MySQLPreflight
-from rotation.engines.mysql.statements import plugin_from_create_user
 from rotation.engines.mysql.version import ServerVersion
 
 if TYPE_CHECKING:
@@ -29,6 +26,13 @@ LOGIN_REJECTED = frozenset({1045, 1044, 1698})
 # ER_CREDENTIALS_CONTRADICT_TO_HISTORY: password_history / password_reuse_interval refuse a
 # password the account already had (https://dev.mysql.com/doc/refman/8.0/en/password-management.html).
 PASSWORD_IN_HISTORY = 3638
+# ER_SPECIFIC_ACCESS_DENIED_ERROR: RETAIN / DISCARD on one's own account without
+# APPLICATION_PASSWORD_ADMIN or CREATE USER ("CREATE USER or APPLICATION_PASSWORD_ADMIN").
+ACCESS_DENIED = 1227
+# ER_INCORRECT_CURRENT_PASSWORD: REPLACE names a password that is not the account's primary one;
+# the secondary does not count (mysql-test/suite/auth_sec/r/multiple_passwords_ddl.result,
+# "Test 12: With REPLACE clause").
+NOT_THE_PRIMARY = 3891
 
 
 class MySQLHandler(MySQLPreflight):
@@ -118,17 +122,138 @@ class MySQLHandler(MySQLPreflight):
     def set_password(
         self, conn: Connection, username: str, password: str, old_password: str
     ) -> None:
-        """Change the logged-in user's own password, keeping its authentication plugin."""
+        """Change the logged-in user's own password (its plugin and secondary password stay)."""
         server = self.server_version(conn)
-        plugin = self._own_plugin(conn) if server.alter_user_password else ""
-        self.run(conn, [self.own_password_statement(server, password, old_password, plugin)])
+        self.run(conn, [self.own_password_statement(server, password, old_password)])
 
-    def _own_plugin(self, conn: Connection) -> str:
-        """Return the session account's plugin from SHOW CREATE USER (no privilege needed)."""
+    def retain_credential(
+        self, conn: Connection, username: str, password: str, current_password: str
+    ) -> None:
+        """Make ``password`` the primary password and ``current_password`` the secondary one.
+
+        As the user itself (``conn`` is its session): ``ALTER USER CURRENT_USER() IDENTIFIED BY
+        <new> REPLACE <current> RETAIN CURRENT PASSWORD``. As the admin: for every host of the
+        user, the current password as primary, then the new one with RETAIN. Safe to re-run after
+        a crash at any statement without a failed login (see :meth:`_retain_own`,
+        :meth:`_retain_at`). The rules are MySQL's "Dual Password Support"
+        (https://dev.mysql.com/doc/refman/8.0/en/password-management.html#dual-passwords).
+
+        Raises:
+            CredentialNotRetainedError: The server has no dual passwords (MySQL before 8.0.14,
+                MariaDB) or refused RETAIN for lack of APPLICATION_PASSWORD_ADMIN; nothing changed.
+        """
+        server = self.server_version(conn)
+        if not server.dual_passwords:
+            raise CredentialNotRetainedError(
+                f"{server.describe()} has no dual passwords (RETAIN CURRENT PASSWORD needs "
+                "MySQL 8.0.14 or later)"
+            )
+        if self._session_user(conn) == username:
+            self._retain_own(conn, server, password, current_password)
+        else:
+            for account in self._existing_accounts(conn, username):
+                self._retain_at(conn, username, account.host, password, current_password)
+        self.commit(conn)
+
+    def revoke_credential(self, conn: Connection, username: str, password: str) -> None:
+        """Discard the secondary password (``DISCARD OLD PASSWORD``) of every host entry.
+
+        MySQL keeps one secondary password, which after the switch is the previous one;
+        discarding an absent one changes nothing.
+
+        Raises:
+            CredentialNotRetainedError: The user lacks APPLICATION_PASSWORD_ADMIN for its own.
+        """
+        server = self.server_version(conn)
+        if not server.dual_passwords:
+            return  # no secondary password can exist
+        if self._session_user(conn) == username:
+            try:
+                self.execute(conn, self.discard_old_password_statement(None))
+            except UserManagementError as exc:
+                self._raise_if_refused(exc)
+                raise
+        else:
+            for account in self._existing_accounts(conn, username):
+                self.execute(conn, self.discard_old_password_statement((username, account.host)))
+        self.commit(conn)
+
+    def _retain_own(
+        self, conn: Connection, server: ServerVersion, password: str, current: str
+    ) -> None:
+        """Set the own primary password with RETAIN; recognise an earlier attempt's work.
+
+        The session logged in with ``current``. REPLACE is checked against the primary password
+        only, after the password history: so 3638 means the new password was set before (only
+        this rotation knows it) and 3891 means ``current`` is no longer the primary and, since
+        it logs in, is the secondary. Then ``IDENTIFIED BY <new> REPLACE <new>`` (no RETAIN)
+        proves the new password is the primary and leaves the secondary alone; if it is not,
+        something outside this rotation changed the password, and guessing would cut clients off.
+        """
+        try:
+            self.execute(conn, self.own_password_statement(server, password, current, retain=True))
+            return
+        except UserManagementError as exc:
+            self._raise_if_refused(exc)
+            code = self.error_code(exc.__cause__ or exc)
+            if code == str(PASSWORD_IN_HISTORY):
+                self.logger.info("the pending password is already set (the history refused it)")
+                return
+            if code != str(NOT_THE_PRIMARY):
+                raise
+        if not self._unless(conn, self.own_password_statement(server, password, password),
+                            NOT_THE_PRIMARY):  # fmt: skip
+            raise UserManagementError(
+                "the account's primary password is neither AWSCURRENT nor AWSPENDING, and "
+                "AWSCURRENT only logs in as its secondary password: it was changed outside this "
+                "rotation (or by an abandoned one); set it to AWSCURRENT, then rotate again"
+            ) from None
+        self.logger.info("an earlier attempt already set the pending password; current retained")
+
+    def _retain_at(
+        self, conn: Connection, username: str, host: str, password: str, current: str
+    ) -> None:
+        """As the admin, make ``password`` the primary and ``current`` the secondary at ``host``.
+
+        The admin cannot use REPLACE for another account (3893), so it makes the state known:
+        first ``current`` as primary (the secondary is unchanged), then ``password`` with
+        RETAIN. From any state a crash can leave (nothing done; done; ``current`` twice) this
+        ends with the new primary and ``current`` secondary. Under a password history the
+        server refuses a repeat with 3638, which for the first statement means ``current`` was
+        recently set and for the second that this rotation already set ``password`` here.
+        """
+        self._unless(conn, self.primary_password_statement(username, host, current),
+                     PASSWORD_IN_HISTORY)  # fmt: skip
+        if not self._unless(conn, self.retain_password_statement(username, host, password),
+                            PASSWORD_IN_HISTORY):  # fmt: skip
+            self.logger.info(
+                "the pending password is already set (the history refused it)",
+                extra={"username": username, "host": host},
+            )
+
+    def _unless(self, conn: Connection, statement: Statement, code: int) -> bool:
+        """Execute ``statement``; return False when the server refused it with error ``code``."""
+        try:
+            self.execute(conn, statement)
+        except UserManagementError as exc:
+            if self.error_code(exc.__cause__ or exc) != str(code):
+                raise
+            return False
+        return True
+
+    def _raise_if_refused(self, exc: UserManagementError) -> None:
+        """Turn MySQL's refusal of RETAIN / DISCARD for lack of a privilege into its own error."""
+        if self.error_code(exc.__cause__ or exc) == str(ACCESS_DENIED):
+            raise CredentialNotRetainedError(
+                "MySQL refused a secondary-password change (error 1227): RETAIN CURRENT PASSWORD "
+                "and DISCARD OLD PASSWORD on one's own account need APPLICATION_PASSWORD_ADMIN "
+                "(or CREATE USER); grant it, or name an admin in 'masterarn'"
+            ) from exc
+
+    def _session_user(self, conn: Connection) -> str:
+        """Return the user part of the session's account (``CURRENT_USER()``)."""
         rows = self.execute(conn, self.current_account_statement())
-        user, _, host = text_value(rows[0][0]).rpartition("@")
-        create = self.execute(conn, self.show_create_user_statement(user, host))
-        return plugin_from_create_user(text_value(create[0][0]), grantee_spellings(user, host))
+        return text_value(rows[0][0]).rpartition("@")[0]
 
     def set_user_password(self, conn: Connection, username: str, password: str) -> None:
         """As the admin, set the password of every host entry of a user, keeping its plugin."""
@@ -190,11 +315,7 @@ class MySQLHandler(MySQLPreflight):
     ) -> None:
         """Set one account's password; a history refusal means an earlier attempt set it."""
         statement = self.set_password_statement(username, account.host, password, account, server)
-        try:
-            self.execute(conn, statement)
-        except UserManagementError as exc:
-            if self.error_code(exc.__cause__ or exc) != str(PASSWORD_IN_HISTORY):
-                raise
+        if not self._unless(conn, statement, PASSWORD_IN_HISTORY):
             # The pending password is new in this rotation, so only an earlier attempt of the
             # same rotation can have put it in the account's history.
             self.logger.info(

@@ -7,7 +7,10 @@ differ from its original on MySQL 8 unless the admin can copy it: grant lines th
 re-addressed, roles (granting them needs ROLE_ADMIN, which RDS for MySQL gives its master user
 only from 8.0.36 on, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html),
 default roles, partial revokes, privileges the admin does not hold WITH GRANT OPTION, a
-non-password authentication plugin, and the password policies the rotation works with.
+non-password authentication plugin, and the password policies the rotation works with. For the
+``retain`` strategy it warns when the user's own RETAIN CURRENT PASSWORD would be refused (no
+dual passwords on the server, or neither APPLICATION_PASSWORD_ADMIN nor CREATE USER), since the
+rotation then falls back to single user.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
+from rotation.core.strategies import RetainPrevious
 from rotation.engines.dbapi import DBAPIHandler, Statement, text_value
 from rotation.engines.mysql.account import (
     PASSWORD_PLUGINS,
@@ -143,6 +147,8 @@ class MySQLPreflight(MySQLStatements, DBAPIHandler[Connection]):
         findings = [Finding("server version", True, self._statement_note(server))]
         if not admin:
             findings.append(Finding("privileges: own password", True, "any user may set its own"))
+            if isinstance(self.strategy, RetainPrevious):
+                findings.append(self._dual_password_finding(conn, server))
             return findings + self._global_policy_findings(conn, server)
         findings += self._admin_findings(conn)
         try:
@@ -158,6 +164,30 @@ class MySQLPreflight(MySQLStatements, DBAPIHandler[Connection]):
         except UserManagementError as exc:
             findings.append(Finding("grants: readable", False, str(exc)))
         return findings + self._global_policy_findings(conn, server)
+
+    def _dual_password_finding(self, conn: Connection, server: ServerVersion) -> Finding:
+        """Tell whether the user's own RETAIN CURRENT PASSWORD will be accepted (read-only).
+
+        It needs MySQL 8.0.14+ and APPLICATION_PASSWORD_ADMIN or CREATE USER (or UPDATE on
+        mysql.*), https://dev.mysql.com/doc/refman/8.0/en/alter-user.html.
+        """
+        name = "privileges: dual passwords"
+        fallback = (
+            "; the rotation falls back to single user (clients on the old password fail until "
+            "they fetch the new one)"
+        )
+        if not server.dual_passwords:
+            detail = f"{server.describe()} has no dual passwords (MySQL 8.0.14+){fallback}"
+            return Finding(name, True, detail, warning=True)
+        held = self._admin_global_grants(conn, server)
+        enough = held.keys() & {"APPLICATION_PASSWORD_ADMIN", "CREATE USER", *_ALL}
+        if enough:
+            return Finding(name, True, f"{sorted(enough)[0]} held: RETAIN CURRENT PASSWORD works")
+        detail = (
+            "missing APPLICATION_PASSWORD_ADMIN (and CREATE USER): MySQL refuses RETAIN CURRENT "
+            f"PASSWORD with 1227{fallback}; grant it, or name an admin in masterarn"
+        )
+        return Finding(name, True, detail, warning=True)
 
     @staticmethod
     def _statement_note(server: ServerVersion) -> str:

@@ -8,7 +8,6 @@ passwords and numbers are parameters bound by PyMySQL, never formatted into SQL.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rotation.core.errors import UserManagementError
@@ -16,22 +15,14 @@ from rotation.engines.dbapi import Statement
 from rotation.engines.mysql.account import Account, auth_clause, auth_params, option_clauses
 from rotation.engines.mysql.version import ServerVersion
 
-_QUOTED_PLUGIN = re.compile(r"'((?:[^'\\]|\\.|'')*)'")
-
-
-def plugin_from_create_user(line: str, spellings: Sequence[str]) -> str:
-    """Read the plugin from ``SHOW CREATE USER`` output (the hash after it is never read).
-
-    The output starts ``CREATE USER <account> IDENTIFIED WITH '<plugin>'``; the account is
-    matched exactly, so a user name cannot fake the clause. Returns '' when there is none.
-    """
-    for spelling in spellings:
-        lead = f"CREATE USER {spelling} IDENTIFIED WITH "
-        if line.startswith(lead):
-            match = _QUOTED_PLUGIN.match(line, len(lead))
-            if match:
-                return match.group(1)
-    return ""
+# MySQL's server source, sql/sql_parse.cc (mysql_execute_command, SQLCOM_ALTER_USER): one's own
+# ALTER USER counts as the unprivileged "password change" only with IDENTIFIED BY and no other
+# clause, IDENTIFIED WITH included; otherwise it needs CREATE USER or UPDATE on mysql.* (error
+# 1227). RETAIN CURRENT PASSWORD / DISCARD OLD PASSWORD on one's own account need CREATE USER
+# or APPLICATION_PASSWORD_ADMIN besides ("Statements that modify secondary passwords",
+# https://dev.mysql.com/doc/refman/8.0/en/alter-user.html). And sql/auth/sql_user.cc
+# (set_and_validate_user_attributes) keeps the account's plugin when ALTER USER names none
+# ("If no plugin is given, get existing plugin"), so the own statements carry no WITH clause.
 
 
 class MySQLStatements:
@@ -42,23 +33,19 @@ class MySQLStatements:
         return Statement("SET SESSION sql_mode = %s", (server.session_sql_mode,), "set sql_mode")
 
     def own_password_statement(
-        self,
-        server: ServerVersion,
-        password: str,
-        current: str,
-        plugin: str = "",
-        *,
-        retain: bool = False,
+        self, server: ServerVersion, password: str, current: str, *, retain: bool = False
     ) -> Statement:
         """Render the statement with which the logged-in user sets its own password.
 
-        MySQL 5.7.6+: ``ALTER USER CURRENT_USER() IDENTIFIED [WITH <plugin>] BY <new>``; the
-        plugin is the account's own, since ``IDENTIFIED BY`` alone moves the account to the
-        server's default plugin. From 8.0.13 ``REPLACE <current>`` follows: required under
-        ``password_require_current`` (error 3892 without it), accepted otherwise when correct
-        (https://dev.mysql.com/doc/refman/8.0/en/password-management.html). ``retain`` adds
-        ``RETAIN CURRENT PASSWORD`` (8.0.14+), keeping the old password as secondary. MariaDB
-        and MySQL before 5.7.6: ``SET PASSWORD = PASSWORD(<new>)``.
+        MySQL 5.7.6+: ``ALTER USER CURRENT_USER() IDENTIFIED BY <new>``, which keeps the
+        account's plugin and needs no privilege (see the module comment; ``IDENTIFIED WITH``
+        would need CREATE USER). From 8.0.13 ``REPLACE <current>`` follows: required under
+        ``password_require_current`` (error 3892 without it), checked against the primary
+        password otherwise (3891 when it differs,
+        https://dev.mysql.com/doc/refman/8.0/en/password-management.html). ``retain`` adds
+        ``RETAIN CURRENT PASSWORD`` (8.0.14+), keeping the old password as the secondary; it
+        needs APPLICATION_PASSWORD_ADMIN or CREATE USER. MariaDB and MySQL before 5.7.6:
+        ``SET PASSWORD = PASSWORD(<new>)``.
 
         Raises:
             UserManagementError: ``retain`` was asked of a server without dual passwords.
@@ -70,27 +57,54 @@ class MySQLStatements:
             )
         if not server.alter_user_password:
             return Statement("SET PASSWORD = PASSWORD(%s)", (password,), "SET PASSWORD")
-        sql = "ALTER USER CURRENT_USER() IDENTIFIED"
-        params: list[str] = []
-        if plugin:
-            sql += " WITH %s"
-            params.append(plugin)
-        sql += " BY %s"
-        params.append(password)
+        sql = "ALTER USER CURRENT_USER() IDENTIFIED BY %s"
+        params: tuple[str, ...] = (password,)
         if server.replace_current:
             sql += " REPLACE %s"
-            params.append(current)
+            params += (current,)
         if retain:
             sql += " RETAIN CURRENT PASSWORD"
-        return Statement(sql, tuple(params), "ALTER USER CURRENT_USER()")
+        return Statement(sql, params, "ALTER USER CURRENT_USER()")
+
+    def retain_password_statement(self, username: str, host: str, password: str) -> Statement:
+        """Render ``ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD`` (the admin's).
+
+        The primary password becomes the secondary one, replacing any secondary; the account
+        keeps its plugin (changing it with RETAIN fails with 3894,
+        https://dev.mysql.com/doc/refman/8.0/en/password-management.html#dual-passwords).
+        """
+        return Statement(
+            "ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD",
+            (username, host, password),
+            "ALTER USER RETAIN CURRENT PASSWORD",
+        )
+
+    def primary_password_statement(self, username: str, host: str, password: str) -> Statement:
+        """Render ``ALTER USER %s@%s IDENTIFIED BY %s``: a new primary, the secondary unchanged.
+
+        "If an account has a secondary password and you change its primary password without
+        specifying RETAIN CURRENT PASSWORD, the secondary password remains unchanged"
+        (https://dev.mysql.com/doc/refman/8.0/en/alter-user.html); the plugin is kept.
+        """
+        return Statement(
+            "ALTER USER %s@%s IDENTIFIED BY %s", (username, host, password), "ALTER USER"
+        )
+
+    def discard_old_password_statement(self, account: tuple[str, str] | None) -> Statement:
+        """Render ``ALTER USER ... DISCARD OLD PASSWORD`` for ``(user, host)``, or one's own."""
+        if account is None:
+            return Statement(
+                "ALTER USER CURRENT_USER() DISCARD OLD PASSWORD",
+                None,
+                "ALTER USER CURRENT_USER() DISCARD OLD PASSWORD",
+            )
+        return Statement(
+            "ALTER USER %s@%s DISCARD OLD PASSWORD", account, "ALTER USER DISCARD OLD PASSWORD"
+        )
 
     def current_account_statement(self) -> Statement:
         """Render the query for the session's account (``user@host``)."""
         return Statement("SELECT CURRENT_USER()", None, "look up own account")
-
-    def show_create_user_statement(self, username: str, host: str) -> Statement:
-        """Render ``SHOW CREATE USER %s@%s`` (allowed on one's own account without privileges)."""
-        return Statement("SHOW CREATE USER %s@%s", (username, host), "SHOW CREATE USER")
 
     def user_hosts_statement(self, username: str) -> Statement:
         """Render the query for a user's host parts."""

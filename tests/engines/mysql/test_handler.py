@@ -12,8 +12,8 @@ from rotation.core.config import Settings
 from rotation.core.database import Finding
 from rotation.core.errors import UserManagementError
 from rotation.engines.mysql import MySQLHandler
+from rotation.local.mysql8 import FakeServer
 from tests.engines.mysql import transcripts as t
-from tests.engines.mysql.fake import FakeServer
 
 ADMIN_GRANTS = t.RDS_MASTER_8_0_36
 
@@ -161,13 +161,16 @@ def test_granting_roles_without_role_admin_fails_loudly(server: FakeServer) -> N
 
 
 def test_own_password_sends_replace_and_keeps_the_plugin(server: FakeServer) -> None:
-    """Before: ALTER USER CURRENT_USER() IDENTIFIED BY pw, refused with 3892 under
-    password_require_current, and moving the account to the default plugin otherwise."""
+    """Before issue 14: ALTER USER CURRENT_USER() IDENTIFIED BY pw, refused with 3892 under
+    password_require_current. Then: IDENTIFIED WITH <plugin> BY pw, which MySQL refuses (1227)
+    on one's own account without CREATE USER (sql/sql_parse.cc); ALTER USER without WITH keeps
+    the plugin (sql/auth/sql_user.cc), so no plugin clause is needed at all."""
     server.require_current = True
     server.add("app", password="Old-pw-1", plugin="mysql_native_password")
     handler().set_password(server.connect("app"), "app", "New-pw-1", "Old-pw-1")
     account = server.accounts[("app", "%")]
     assert (account.password, account.plugin) == ("New-pw-1", "mysql_native_password")
+    assert not any("WITH" in sql for sql, _ in server.log if sql.startswith("ALTER USER"))
 
 
 def test_an_unreadable_server_version_changes_nothing(server: FakeServer) -> None:

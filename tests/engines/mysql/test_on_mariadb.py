@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
+import pytest
+
 from rotation.engines.mysql import MySQLHandler
+from rotation.local import driver
+from rotation.local import secretsmanager as sm
+from rotation.testing.conformance import unique_name
 from tests.engines.mariadb.backend import APP_DATABASE, MariaDBBackend
 from tests.engines.mysql.backend import MySQLOnMariaDBBackend
 from tests.engines.support import admin_secret
@@ -20,7 +27,7 @@ def test_the_mysql_engine_recognises_mariadb(maria: MariaDBBackend, client: Any)
         assert server.mariadb
         assert server.describe().startswith("MariaDB 1")
         assert handler.session_facts(conn)["server_version"] == server.describe()
-        statement = handler.own_password_statement(server, "new", "old", "mysql_native_password")
+        statement = handler.own_password_statement(server, "new", "old")
         assert statement.sql == "SET PASSWORD = PASSWORD(%s)"
 
 
@@ -53,3 +60,29 @@ def test_a_server_in_ansi_quotes_mode_still_gets_a_faithful_clone(
             cur.execute("SET GLOBAL sql_mode = %s", (saved,))
             for user in ("ansi", "ansi_clone"):
                 cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+
+
+def test_retain_on_a_server_without_dual_passwords_rotates_as_single_user_loudly(
+    maria: MariaDBBackend, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The MySQL engine's retain strategy meets MariaDB (no RETAIN CURRENT PASSWORD) on a real
+    server: it says so in a warning and rotates as single user, without a failed login."""
+    backend = MySQLOnMariaDBBackend(maria.server)
+    username = unique_name("ret")
+    backend.create_user(username, "Initial-password-1")
+    try:
+        value = {"engine": "mysql", **backend.connection_fields(), "username": username,
+                 "password": "Initial-password-1"}  # fmt: skip
+        arn = client.create_secret(Name=username, SecretString=json.dumps(value))["ARN"]
+        handler = MySQLHandler("retain", settings=backend.settings(), client=client)
+        failed = backend.failed_logins()
+        driver.rotate(handler, client, arn)
+        new = json.loads(sm.value_at(client, arn, "AWSCURRENT"))["password"]
+        assert backend.can_login(username, new)
+        assert not backend.can_login(username, "Initial-password-1")
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("replacing it instead" in message for message in warned)
+        if failed is not None:
+            assert backend.failed_logins() == failed + 1  # only the can_login check above
+    finally:
+        backend.drop_user(username)

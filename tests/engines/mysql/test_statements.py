@@ -8,10 +8,7 @@ from rotation.core.errors import UserManagementError
 from rotation.engines.mariadb import MariaDBHandler
 from rotation.engines.mysql import MySQLHandler
 from rotation.engines.mysql.account import Account
-from rotation.engines.mysql.grants import grantee_spellings
-from rotation.engines.mysql.statements import plugin_from_create_user
 from rotation.engines.mysql.version import parse_server_version
-from tests.engines.mysql import transcripts as t
 
 MYSQL_57 = parse_server_version("5.7.44")
 MYSQL_80_12 = parse_server_version("8.0.12")
@@ -27,58 +24,60 @@ def native(host: str = "%") -> Account:
 
 
 @pytest.mark.parametrize("server", [MYSQL_80, MYSQL_84, AURORA_3])
-def test_own_password_on_8_0_13_and_later_sends_replace_and_keeps_the_plugin(
+def test_own_password_on_8_0_13_and_later_sends_replace_and_no_plugin_clause(
     server: object,
 ) -> None:
     """Without REPLACE, password_require_current refuses the change (error 3892, transcript
-    MISSING_CURRENT); without WITH, ALTER USER moves the account to the default plugin."""
-    statement = HANDLER.own_password_statement(server, "new", "old", "mysql_native_password")  # type: ignore[arg-type]
-    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s REPLACE %s"
-    assert statement.params == ("mysql_native_password", "new", "old")
+    MISSING_CURRENT). Before: IDENTIFIED WITH <plugin>, which MySQL accepts on one's own account
+    only with CREATE USER (sql/sql_parse.cc), so an application user's change failed with 1227;
+    ALTER USER without WITH keeps the account's plugin (sql/auth/sql_user.cc)."""
+    statement = HANDLER.own_password_statement(server, "new", "old")  # type: ignore[arg-type]
+    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s"
+    assert statement.params == ("new", "old")
+    assert "WITH" not in statement.sql
 
 
 @pytest.mark.parametrize("server", [MYSQL_57, MYSQL_80_12])
 def test_own_password_before_8_0_13_has_no_replace(server: object) -> None:
-    statement = HANDLER.own_password_statement(server, "new", "old", "caching_sha2_password")  # type: ignore[arg-type]
-    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s"
-    assert statement.params == ("caching_sha2_password", "new")
+    statement = HANDLER.own_password_statement(server, "new", "old")  # type: ignore[arg-type]
+    assert statement.sql == "ALTER USER CURRENT_USER() IDENTIFIED BY %s"
+    assert statement.params == ("new",)
 
 
-def test_own_password_without_a_known_plugin_and_on_old_or_mariadb_servers() -> None:
-    assert HANDLER.own_password_statement(MYSQL_80, "new", "old").sql == (
-        "ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s"
-    )
+def test_own_password_on_old_or_mariadb_servers() -> None:
     for server in (parse_server_version("5.6.51"), MARIADB):
-        statement = HANDLER.own_password_statement(server, "new", "old", "x")
+        statement = HANDLER.own_password_statement(server, "new", "old")
         assert (statement.sql, statement.params) == ("SET PASSWORD = PASSWORD(%s)", ("new",))
     maria = MariaDBHandler.__new__(MariaDBHandler).own_password_statement(MARIADB, "pw", "old")
     assert maria.sql == "SET PASSWORD = PASSWORD(%s)"
 
 
 def test_retain_current_password_renders_for_dual_password_servers_only() -> None:
-    """The dual-password strategy's statement: ALTER USER ... REPLACE ... RETAIN (8.0.14+)."""
-    statement = HANDLER.own_password_statement(MYSQL_80, "new", "old", "caching_sha2_password",
-                                               retain=True)  # fmt: skip
+    """The retain strategy's own statement: ALTER USER ... REPLACE ... RETAIN (8.0.14+), without
+    WITH, which would need CREATE USER besides APPLICATION_PASSWORD_ADMIN (sql/sql_parse.cc)."""
+    statement = HANDLER.own_password_statement(MYSQL_80, "new", "old", retain=True)
     assert statement.sql == (
-        "ALTER USER CURRENT_USER() IDENTIFIED WITH %s BY %s REPLACE %s RETAIN CURRENT PASSWORD"
+        "ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s RETAIN CURRENT PASSWORD"
     )
+    assert statement.params == ("new", "old")
     for server in (parse_server_version("8.0.13"), MYSQL_57, MARIADB):
         with pytest.raises(UserManagementError, match="dual passwords"):
             HANDLER.own_password_statement(server, "new", "old", retain=True)
 
 
-def test_the_plugin_is_read_from_show_create_user_without_the_hash() -> None:
-    assert plugin_from_create_user(t.CREATE_USER_5_7, grantee_spellings("root", "localhost")) == (
-        "mysql_native_password"
-    )
-    spellings = grantee_spellings("non_priv_usr", "%")
-    assert plugin_from_create_user(t.CREATE_USER_8_0, spellings) == "<default_auth_plugin>"
-    line = (
-        "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$x' REQUIRE NONE"
-    )
-    assert plugin_from_create_user(line, grantee_spellings("app", "%")) == "caching_sha2_password"
-    # Another account's output (or a name that imitates the clause) gives nothing.
-    assert plugin_from_create_user(line, grantee_spellings("ap", "%")) == ""
+def test_the_admins_dual_password_statements_bind_every_name_and_password() -> None:
+    retain = HANDLER.retain_password_statement("o'brien", "10.%", "p'w")
+    assert retain.sql == "ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD"
+    assert retain.params == ("o'brien", "10.%", "p'w")
+    primary = HANDLER.primary_password_statement("o'brien", "10.%", "p'w")
+    assert (primary.sql, primary.params) == ("ALTER USER %s@%s IDENTIFIED BY %s",
+                                             ("o'brien", "10.%", "p'w"))  # fmt: skip
+    discard = HANDLER.discard_old_password_statement(("o'brien", "10.%"))
+    assert (discard.sql, discard.params) == ("ALTER USER %s@%s DISCARD OLD PASSWORD",
+                                             ("o'brien", "10.%"))  # fmt: skip
+    own = HANDLER.discard_old_password_statement(None)
+    assert (own.sql, own.params) == ("ALTER USER CURRENT_USER() DISCARD OLD PASSWORD", None)
+    assert "p'w" not in repr(retain) + repr(primary)
 
 
 def test_session_mode_turns_ansi_quotes_off() -> None:

@@ -122,3 +122,19 @@ RDS_MASTER_8_0_36 = [
     "GRANT APPLICATION_PASSWORD_ADMIN,ROLE_ADMIN,SET_USER_ID,XA_RECOVER_ADMIN ON *.* TO <who> "
     "WITH GRANT OPTION",
 ]
+
+# mysql-test/suite/auth_sec/r/multiple_passwords_ddl.result @
+# 44a77b5ba29994f8d3634b62c2825481574fc057, "Test 12: With REPLACE clause": arthurdent (who holds
+# CREATE USER) on its own connection, after the default connection set 'abcd' then 'efgh' RETAIN.
+# Each entry: the statement, its parameters, the error number or None for success. The result
+# file prints "Incorrect current password" (ER_INCORRECT_CURRENT_PASSWORD, 3891 in MySQL's error
+# list) for the two refused statements: REPLACE names 'qrst', the secondary, not the primary.
+DUAL_REPLACE_TEST_12 = [
+    ("ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s", ("ijkl", "efgh"), None),
+    ("ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s", ("mnop", "ijkl"), None),
+    ("ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s RETAIN CURRENT PASSWORD",
+     ("qrst", "mnop"), None),
+    ("ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s RETAIN CURRENT PASSWORD",
+     ("uvwx", "qrst"), None),
+    ("ALTER USER CURRENT_USER() IDENTIFIED BY %s REPLACE %s", ("abcd", "qrst"), 3891),
+]  # fmt: skip
