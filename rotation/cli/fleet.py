@@ -1,7 +1,7 @@
 """The rotation state of many secrets, read with ListSecrets and DescribeSecret only.
 
 :func:`list_rotated` pages through ListSecrets and keeps the secrets whose rotation function is
-one of this pack's (by name: ``<prefix>SecretsManager<Engine>Rotation<SingleUser|MultiUser>``);
+one of this pack's (by name: ``<prefix>SecretsManager<Engine>Rotation<SingleUser|MultiUser|DualPasswords>``);
 :func:`describe_all` describes them with bounded concurrency (the SDK's standard retry mode
 absorbs throttling) and :func:`assess` turns one DescribeSecret answer into a
 :class:`SecretState`. No secret value is read.
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # The function names of this pack: templates/generate.py names each function after the AWS
 # rotation template it replaces, after the stack's FunctionNamePrefix (tests check the match).
-PACK_FUNCTION = re.compile(r"SecretsManager[A-Za-z]+Rotation(SingleUser|MultiUser)$")
+PACK_FUNCTION = re.compile(r"SecretsManager[A-Za-z]+Rotation(SingleUser|MultiUser|DualPasswords)$")
 # A rotation starts within its window (at most 24 h) after NextRotationDate; later is overdue.
 OVERDUE_GRACE = timedelta(hours=24)
 

@@ -690,7 +690,8 @@ def _alert_resources(**chosen: Any) -> set[str]:
 
 
 def test_alerts_are_on_by_default() -> None:
-    deployed = {fn for fn in FUNCTIONS if not fn.alternating}
+    # The defaults deploy the single-user functions (Strategies=single-user, no dual passwords).
+    deployed = {fn for fn in FUNCTIONS if fn.strategy == "single_user"}
     alarms = {a for fn in deployed for a in (fn.step_failed_alarm, fn.errors_alarm)}
     assert _alert_resources() == alarms | {"RotationFailureRule", "AlertTopic", "AlertTopicPolicy"}
 
