@@ -1,7 +1,8 @@
 """The rotation state of many secrets, read with ListSecrets and DescribeSecret only.
 
 :func:`list_rotated` pages through ListSecrets and keeps the secrets whose rotation function is
-one of this pack's (by name: ``<prefix>SecretsManager<Engine>Rotation<SingleUser|MultiUser|DualPasswords>``);
+one of this pack's (by name: ``<prefix>SecretsManager<Engine>Rotation<Strategy>``, the strategy
+being ``SingleUser``, ``MultiUser`` or ``DualPasswords``);
 :func:`describe_all` describes them with bounded concurrency (the SDK's standard retry mode
 absorbs throttling) and :func:`assess` turns one DescribeSecret answer into a
 :class:`SecretState`. No secret value is read.
