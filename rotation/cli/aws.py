@@ -220,3 +220,21 @@ def offline_client() -> Any:
         aws_access_key_id=STAND_IN_KEY,
         aws_secret_access_key=STAND_IN_KEY,
     )
+
+
+def handler_for(args: argparse.Namespace, value: dict[str, Any], client: Any) -> RotationHandler:
+    """Return the handler a command uses for a secret value.
+
+    ``--handler``'s class, or the engine ``--engine`` names or the secret's ``engine`` value
+    implies; the strategy is ``--strategy``, else alternating users for an engine's secret with
+    ``masterarn`` (a custom service's admin may act for any strategy), else single user.
+
+    Raises:
+        UsageError: No engine can be told, or the handler class is unusable.
+        ConfigurationError: The class lacks a hook the strategy needs.
+    """
+    custom = getattr(args, "handler", None)
+    engine = None if custom else args.engine or infer_engine(value.get("engine"))
+    guessed = "alternating" if value.get("masterarn") and not custom else "single"
+    strategy = args.strategy or guessed
+    return build_handler(engine, strategy, settings_from(args), client, handler=custom)

@@ -11,13 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rotation.cli.aws import (
-    build_handler,
-    infer_engine,
-    offline_client,
-    secrets_manager_client,
-    settings_from,
-)
+from rotation.cli.aws import handler_for, offline_client, secrets_manager_client
 from rotation.cli.parser import UsageError
 from rotation.core.database import DatabaseHandler, TLSMode
 from rotation.core.errors import ConnectError, LoginFailedError, RotationError
@@ -69,13 +63,8 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     value = _load(args, client, report)
     if value is None:
         return False
-    custom = getattr(args, "handler", None)
-    engine = None if custom else args.engine or infer_engine(value.get("engine"))
-    guessed = "alternating" if value.get("masterarn") and not custom else "single"
-    strategy = args.strategy or guessed
-    built = build_handler(
-        engine, strategy, settings_from(args), client or offline_client(), handler=custom
-    )
+    built = handler_for(args, value, client or offline_client())
+    strategy = built.strategy.name
     doc.update(engine=built.engine, strategy=strategy)
     if not isinstance(built, DatabaseHandler):
         return _service(built, value, client, report)

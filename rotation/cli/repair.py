@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rotation.cli import fleet
-from rotation.cli.aws import infer_engine, secrets_manager_client, settings_from
+from rotation.cli.aws import handler_for, secrets_manager_client
 from rotation.cli.output import format_labels
 from rotation.cli.parser import UsageError
 from rotation.cli.status import age
 from rotation.core.errors import ConnectError, LoginFailedError, RotationError, SecretsManagerError
 from rotation.core.log import redactor, secret_strings
-from rotation.core.registry import engine_class
 from rotation.core.secret import parse_json_object
 from rotation.core.secrets_client import SecretsClient, aws_error_text
 from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     import argparse
 
     from rotation.cli.output import Output
-    from rotation.core.database import DatabaseHandler
 
 LOGS_IN, REJECTED, NOT_CHECKED, NO_VALUE = "logs in", "rejected", "not checked", "no value"
 
@@ -125,7 +123,7 @@ def _login(
         return {"status": NOT_CHECKED, "detail": str(exc)}
     redactor.add(*secret_strings(value, ("password",)))
     try:
-        handler = database_handler(args, value, client)
+        handler = handler_for(args, value, client)
     except RotationError as exc:
         return {"status": NOT_CHECKED, "detail": f"not a database secret this tool knows: {exc}"}
     try:
@@ -136,17 +134,8 @@ def _login(
         return {"status": REJECTED, "detail": str(exc)}
     except (ConnectError, RotationError) as exc:
         return {"status": NOT_CHECKED, "detail": str(exc)}
-    where = f"{secret.host}:{secret.port}"
-    return {"status": LOGS_IN, "detail": f"user {secret.username!r} logged in at {where}"}
-
-
-def database_handler(
-    args: argparse.Namespace, value: dict[str, Any], client: Any
-) -> DatabaseHandler[Any]:
-    """Return the engine handler for a secret value (engine inferred unless --engine)."""
-    engine = args.engine or infer_engine(value.get("engine"))
-    strategy = args.strategy or ("alternating" if value.get("masterarn") else "single")
-    return engine_class(engine)(strategy=strategy, settings=settings_from(args), client=client)
+    detail = f"user {secret.username!r} logged in at {secret.where}"
+    return {"status": LOGS_IN, "detail": detail}
 
 
 __all__ = ["LOGS_IN", "NOT_CHECKED", "NO_VALUE", "REJECTED", "run"]

@@ -20,7 +20,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from rotation.cli.aws import build_handler, infer_engine, secrets_manager_client, settings_from
+from rotation.cli.aws import handler_for, secrets_manager_client
 from rotation.cli.output import format_labels, short
 from rotation.cli.steps import run_steps
 from rotation.core.errors import SecretsManagerError
@@ -126,13 +126,8 @@ def _local(
 ) -> bool:
     """Drive createSecret, setSecret, testSecret and finishSecret through the local handler."""
     current = json.loads(sm.value_at(client, arn, AWSCURRENT))
-    custom = getattr(args, "handler", None)
-    engine = None if custom else args.engine or infer_engine(current.get("engine"))
-    # For an engine, masterarn means alternating users; a service's admin may act for any.
-    guessed = "alternating" if current.get("masterarn") and not custom else "single"
-    strategy = args.strategy or guessed
-    handler = build_handler(engine, strategy, settings_from(args), client, handler=custom)
-    doc.update(engine=handler.engine, strategy=strategy, steps=[])
+    handler = handler_for(args, current, client)
+    doc.update(engine=handler.engine, strategy=handler.strategy.name, steps=[])
     token = _begin(handler, client, arn, current, out)
     doc["token"] = token
     if not run_steps(handler, arn, token, out, doc["steps"]):

@@ -56,7 +56,7 @@ class Case:
                                        database=self.db)  # fmt: skip
 
         monkeypatch.setattr(repair, "secrets_manager_client", recording_client)
-        monkeypatch.setattr(repair, "database_handler", fake_handler)
+        monkeypatch.setattr(repair, "handler_for", fake_handler)
 
     def stick(self, password: str | None = None) -> str:
         """Leave AWSPENDING on a new version, with a value holding ``password`` if given."""
