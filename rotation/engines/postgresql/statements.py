@@ -126,38 +126,42 @@ class PostgreSQLStatements:
         """Render the query for the session's ``password_encryption``."""
         return Statement("SHOW password_encryption", None, "look up password_encryption")
 
+    def password_statement(
+        self, template: str, username: str, password: str, encryption: str, action: str
+    ) -> Statement:
+        """Render ``template`` (two ``{}``: the user, then its password's literal)."""
+        from psycopg2 import sql
+
+        query = sql.SQL(template).format(
+            sql.Identifier(username), self.password_literal(username, password, encryption)
+        )
+        return Statement(query, None, action)
+
     def alter_password_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
         """Render ``ALTER ROLE <user> WITH PASSWORD <verifier>``."""
-        from psycopg2 import sql
-
-        query = sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
-            sql.Identifier(username), self.password_literal(username, password, encryption)
-        )
-        return Statement(query, None, "ALTER ROLE ... PASSWORD")
+        return self.password_statement(
+            "ALTER ROLE {} WITH PASSWORD {}", username, password, encryption,
+            "ALTER ROLE ... PASSWORD",
+        )  # fmt: skip
 
     def create_login_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
         """Render ``CREATE ROLE <user> WITH LOGIN PASSWORD <verifier>``."""
-        from psycopg2 import sql
-
-        query = sql.SQL("CREATE ROLE {} WITH LOGIN PASSWORD {}").format(
-            sql.Identifier(username), self.password_literal(username, password, encryption)
+        return self.password_statement(
+            "CREATE ROLE {} WITH LOGIN PASSWORD {}", username, password, encryption, "CREATE ROLE"
         )
-        return Statement(query, None, "CREATE ROLE")
 
     def enable_login_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
         """Render ``ALTER ROLE <user> WITH LOGIN PASSWORD <verifier>`` for an existing clone."""
-        from psycopg2 import sql
-
-        query = sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
-            sql.Identifier(username), self.password_literal(username, password, encryption)
-        )
-        return Statement(query, None, "ALTER ROLE ... LOGIN PASSWORD")
+        return self.password_statement(
+            "ALTER ROLE {} WITH LOGIN PASSWORD {}", username, password, encryption,
+            "ALTER ROLE ... LOGIN PASSWORD",
+        )  # fmt: skip
 
     def grant_membership_statement(
         self, template: str, username: str, *, inherit: bool = False

@@ -99,23 +99,17 @@ class RedshiftStatements(PostgreSQLStatements):
         self, username: str, password: str, encryption: str = MD5
     ) -> Statement:
         """Render ``ALTER USER <user> PASSWORD <secret>`` (Redshift's ALTER ROLE is for roles)."""
-        from psycopg2 import sql
-
-        query = sql.SQL("ALTER USER {} PASSWORD {}").format(
-            sql.Identifier(username), self.password_literal(username, password)
+        return self.password_statement(
+            "ALTER USER {} PASSWORD {}", username, password, encryption, "ALTER USER ... PASSWORD"
         )
-        return Statement(query, None, "ALTER USER ... PASSWORD")
 
     def create_login_statement(
         self, username: str, password: str, encryption: str = MD5
     ) -> Statement:
         """Render ``CREATE USER <user> PASSWORD <secret>``."""
-        from psycopg2 import sql
-
-        query = sql.SQL("CREATE USER {} PASSWORD {}").format(
-            sql.Identifier(username), self.password_literal(username, password)
+        return self.password_statement(
+            "CREATE USER {} PASSWORD {}", username, password, encryption, "CREATE USER"
         )
-        return Statement(query, None, "CREATE USER")
 
     def role_exists_statement(self, username: str) -> Statement:
         """Render the query that finds a user by name (``pg_user`` exists in both dialects)."""
