@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
 
-def _metric_names() -> ModuleType:
-    """Load rotation/core/metrics.py by path: any Python runs this script, rotation installed or not."""
-    path = ROOT / "rotation" / "core" / "metrics.py"
-    spec = importlib.util.spec_from_file_location("rotation_metric_names", path)
+def _load(*parts: str) -> ModuleType:
+    """Load a stdlib-only module of rotation/ by path: any Python runs this script, rotation installed or not."""
+    path = ROOT.joinpath("rotation", *parts)
+    spec = importlib.util.spec_from_file_location(f"rotation_{path.stem}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -37,7 +37,9 @@ def _metric_names() -> ModuleType:
 
 
 # The metric names and dimension sets the handler emits: the alarms must match them exactly.
-METRICS = _metric_names()
+METRICS = _load("core", "metrics.py")
+# The role's trust policy and core grants, and the invoke permission, shared with init-service.
+ROLE = _load("cli", "function_role.py")
 
 # The CloudTrail entries Secrets Manager writes when a rotation does not complete, delivered to
 # EventBridge with detail-type "AWS Service Event via CloudTrail" (eventType AwsServiceEvent):
@@ -665,6 +667,8 @@ def _function_resources(fn: Function) -> str:
         # The admin acts only for secrets that name one in masterarn; none listed, none granted.
         admin = _admin_policies(fn.engine, "HasAdminSecrets")
     origin = "no AWS template has it" if fn.dual else f"drop-in for the AWS template {lid}"
+    role_core = ROLE.role_core(f"${{FunctionNamePrefix}}{lid}")
+    invoke_permission = ROLE.invoke_permission(lid, fn.condition)
     return f"""\
   {lid}:
     Type: AWS::Serverless::Function
@@ -702,38 +706,7 @@ def _function_resources(fn: Function) -> str:
     Properties:
       Description: !Sub Execution role of ${{FunctionNamePrefix}}{lid}
       PermissionsBoundary: !If [HasPermissionsBoundary, !Ref PermissionsBoundaryArn, !Ref AWS::NoValue]
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {{Service: lambda.amazonaws.com}}
-            Action: sts:AssumeRole
-      Policies:
-        - PolicyName: logs
-          PolicyDocument:
-            Version: "2012-10-17"
-            Statement:
-              - Effect: Allow
-                Action: [logs:CreateLogStream, logs:PutLogEvents]
-                # By name: the log group refers to the function, which refers to this role.
-                Resource: !Sub arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/${{FunctionNamePrefix}}{lid}:*
-        # Only the secrets whose rotation is configured to call this very function (the
-        # unqualified ARN, built from the name to avoid a role <-> function cycle).
-        - PolicyName: rotated-secrets
-          PolicyDocument:
-            Version: "2012-10-17"
-            Statement:
-              - Effect: Allow
-                Action:
-                  - secretsmanager:DescribeSecret
-                  - secretsmanager:GetSecretValue
-                  - secretsmanager:PutSecretValue
-                  - secretsmanager:UpdateSecretVersionStage
-                Resource: !Sub arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:*
-                Condition:
-                  StringEquals:
-                    secretsmanager:resource/AllowRotationLambdaArn: !Sub arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{FunctionNamePrefix}}{lid}
-        - !If
+{role_core}        - !If
           - HasSecretsKmsKey
           - PolicyName: secrets-kms
             PolicyDocument:
@@ -765,15 +738,7 @@ def _function_resources(fn: Function) -> str:
                   Resource: "*"
           - !Ref AWS::NoValue
 
-  {lid}InvokePermission:
-    Type: AWS::Lambda::Permission
-    Condition: {fn.condition}
-    Properties:
-      FunctionName: !GetAtt {lid}.Arn
-      Action: lambda:InvokeFunction
-      Principal: secretsmanager.amazonaws.com
-      SourceAccount: !Ref AWS::AccountId
-
+{invoke_permission}
 """
 
 

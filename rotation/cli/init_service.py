@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rotation.cli.function_role import invoke_permission, role_core
 from rotation.cli.parser import UsageError
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ class Test{service.class_name}(ServiceConformance):
 def template_text(service: Service, code_uri: str = ".") -> str:
     """Return a SAM template for the function: least-privilege role, logs, invoke permission."""
     lid = service.logical_id
+    role = role_core("${FunctionName}")
     return f"""AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Description: Rotation function for {service.name} ({service.strategy}), built by `sam build` without Docker.
@@ -260,36 +262,7 @@ Resources:
   {lid}Role:
     Type: AWS::IAM::Role
     Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {{Service: lambda.amazonaws.com}}
-            Action: sts:AssumeRole
-      Policies:
-        - PolicyName: logs
-          PolicyDocument:
-            Version: "2012-10-17"
-            Statement:
-              - Effect: Allow
-                Action: [logs:CreateLogStream, logs:PutLogEvents]
-                Resource: !Sub arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/${{FunctionName}}:*
-        # Only the secrets whose rotation is configured to call this very function.
-        - PolicyName: rotated-secrets
-          PolicyDocument:
-            Version: "2012-10-17"
-            Statement:
-              - Effect: Allow
-                Action:
-                  - secretsmanager:DescribeSecret
-                  - secretsmanager:GetSecretValue
-                  - secretsmanager:PutSecretValue
-                  - secretsmanager:UpdateSecretVersionStage
-                Resource: !Sub arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:*
-                Condition:
-                  StringEquals:
-                    secretsmanager:resource/AllowRotationLambdaArn: !Sub arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{FunctionName}}
-        - !If
+{role}        - !If
           - HasAdminSecrets
           - PolicyName: admin-secret
             PolicyDocument:
@@ -303,14 +276,7 @@ Resources:
                       secretsmanager:VersionStage: AWSCURRENT
           - !Ref AWS::NoValue
 
-  {lid}InvokePermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !GetAtt {lid}.Arn
-      Action: lambda:InvokeFunction
-      Principal: secretsmanager.amazonaws.com
-      SourceAccount: !Ref AWS::AccountId
-
+{invoke_permission(lid)}
 Outputs:
   {lid}Arn:
     Value: !GetAtt {lid}.Arn
