@@ -126,13 +126,21 @@ class PostgreSQLStatements:
         """Render the query for the session's ``password_encryption``."""
         return Statement("SHOW password_encryption", None, "look up password_encryption")
 
+    # (template, action) of the statements that set a password: the ``{}`` are the user, then
+    # its password's literal. A dialect that spells them differently overrides these.
+    alter_password_sql = ("ALTER ROLE {} WITH PASSWORD {}", "ALTER ROLE ... PASSWORD")
+    create_login_sql = ("CREATE ROLE {} WITH LOGIN PASSWORD {}", "CREATE ROLE")
+    # An existing clone: it is given LOGIN with the password.
+    enable_login_sql = ("ALTER ROLE {} WITH LOGIN PASSWORD {}", "ALTER ROLE ... LOGIN PASSWORD")
+
     def password_statement(
-        self, template: str, username: str, password: str, encryption: str, action: str
+        self, template: tuple[str, str], username: str, password: str, encryption: str
     ) -> Statement:
-        """Render ``template`` (two ``{}``: the user, then its password's literal)."""
+        """Render a ``(template, action)`` pair for ``username`` and its password's literal."""
         from psycopg2 import sql
 
-        query = sql.SQL(template).format(
+        text, action = template
+        query = sql.SQL(text).format(
             sql.Identifier(username), self.password_literal(username, password, encryption)
         )
         return Statement(query, None, action)
@@ -140,28 +148,20 @@ class PostgreSQLStatements:
     def alter_password_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
-        """Render ``ALTER ROLE <user> WITH PASSWORD <verifier>``."""
-        return self.password_statement(
-            "ALTER ROLE {} WITH PASSWORD {}", username, password, encryption,
-            "ALTER ROLE ... PASSWORD",
-        )  # fmt: skip
+        """Render :attr:`alter_password_sql`: a new password for an existing login."""
+        return self.password_statement(self.alter_password_sql, username, password, encryption)
 
     def create_login_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
-        """Render ``CREATE ROLE <user> WITH LOGIN PASSWORD <verifier>``."""
-        return self.password_statement(
-            "CREATE ROLE {} WITH LOGIN PASSWORD {}", username, password, encryption, "CREATE ROLE"
-        )
+        """Render :attr:`create_login_sql`: a new login with its password."""
+        return self.password_statement(self.create_login_sql, username, password, encryption)
 
     def enable_login_statement(
         self, username: str, password: str, encryption: str = SCRAM
     ) -> Statement:
-        """Render ``ALTER ROLE <user> WITH LOGIN PASSWORD <verifier>`` for an existing clone."""
-        return self.password_statement(
-            "ALTER ROLE {} WITH LOGIN PASSWORD {}", username, password, encryption,
-            "ALTER ROLE ... LOGIN PASSWORD",
-        )  # fmt: skip
+        """Render :attr:`enable_login_sql`: an existing clone given LOGIN and its password."""
+        return self.password_statement(self.enable_login_sql, username, password, encryption)
 
     def grant_membership_statement(
         self, template: str, username: str, *, inherit: bool = False

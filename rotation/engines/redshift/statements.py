@@ -78,6 +78,10 @@ def grant_batches(
 class RedshiftStatements(PostgreSQLStatements):
     """Render the statements the Redshift handler executes (a mixin; pure, no connection)."""
 
+    # Users, not roles: Redshift's ALTER ROLE and CREATE ROLE are for RBAC roles.
+    alter_password_sql = ("ALTER USER {} PASSWORD {}", "ALTER USER ... PASSWORD")
+    create_login_sql = ("CREATE USER {} PASSWORD {}", "CREATE USER")
+
     def password_literal(self, username: str, password: str, encryption: str = MD5) -> Any:
         """Return the md5 form, or the plain password when the hashed name is uncertain.
 
@@ -94,22 +98,6 @@ class RedshiftStatements(PostgreSQLStatements):
     def username_limit_statement(self) -> Statement | None:
         """Trust the class limit: Redshift names are 127 bytes whatever PostgreSQL 8 reports."""
         return None
-
-    def alter_password_statement(
-        self, username: str, password: str, encryption: str = MD5
-    ) -> Statement:
-        """Render ``ALTER USER <user> PASSWORD <secret>`` (Redshift's ALTER ROLE is for roles)."""
-        return self.password_statement(
-            "ALTER USER {} PASSWORD {}", username, password, encryption, "ALTER USER ... PASSWORD"
-        )
-
-    def create_login_statement(
-        self, username: str, password: str, encryption: str = MD5
-    ) -> Statement:
-        """Render ``CREATE USER <user> PASSWORD <secret>``."""
-        return self.password_statement(
-            "CREATE USER {} PASSWORD {}", username, password, encryption, "CREATE USER"
-        )
 
     def role_exists_statement(self, username: str) -> Statement:
         """Render the query that finds a user by name (``pg_user`` exists in both dialects)."""
