@@ -25,7 +25,7 @@ from rotation.core.errors import ConnectError, LoginFailedError, RotationError, 
 from rotation.core.log import redactor, secret_strings
 from rotation.core.secret import parse_json_object
 from rotation.core.secrets_client import SecretsClient, aws_error_text
-from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
+from rotation.core.staging import AWSCURRENT, AWSPENDING, labelled, version_with
 
 if TYPE_CHECKING:
     import argparse
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     pending = version_with(metadata.stages, AWSPENDING)
     doc.update(secret=arn, current_version=current, pending_version=pending)
     out.say(f"rotation repair: {arn}")
-    out.say(f"  labels:  {format_labels(_labelled(metadata.stages))}")
+    out.say(f"  labels:  {format_labels(labelled(metadata.stages))}")
     if pending is None or pending == current:
         doc.update(stuck=False, repaired=False)
         out.say("  nothing to repair: AWSPENDING is not on a version other than AWSCURRENT")
@@ -87,14 +87,10 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
             f"UpdateSecretVersionStage failed: {aws_error_text(exc)}"
         ) from exc
     after = secrets.describe(arn).stages
-    doc.update(repaired=True, labels=_labelled(after))
+    doc.update(repaired=True, labels=labelled(after))
     out.say(f"  removed AWSPENDING from {pending}")
-    out.say(f"  labels:  {format_labels(_labelled(after))}")
+    out.say(f"  labels:  {format_labels(labelled(after))}")
     return True
-
-
-def _labelled(stages: Any) -> dict[str, list[str]]:
-    return {version: list(labels) for version, labels in stages.items() if labels}
 
 
 def _confirmed(args: argparse.Namespace, out: Output, version: str) -> bool:

@@ -25,7 +25,7 @@ from rotation.cli.output import format_labels, short
 from rotation.cli.steps import run_steps
 from rotation.core.errors import SecretsManagerError
 from rotation.core.secrets_client import SecretsClient
-from rotation.core.staging import AWSCURRENT, AWSPENDING, version_with
+from rotation.core.staging import AWSCURRENT, AWSPENDING, labelled, version_with
 from rotation.local import secretsmanager as sm
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, out: Output, doc: dict[str, Any]) -> bool:
     metadata = secrets.describe(args.secret_id)
     doc.update(secret=metadata.arn, mode="local" if args.local else "service")
     out.say(f"rotation rotate: {metadata.arn}")
-    out.say(f"  before:  {format_labels(sm.labels(client, metadata.arn))}")
+    out.say(f"  before:  {format_labels(labelled(metadata.stages))}")
     if args.local:
         return _local(args, client, metadata.arn, out, doc)
     old_current = version_with(metadata.stages, AWSCURRENT)

@@ -23,3 +23,8 @@ def labels_of(stages: Stages, version_id: str) -> tuple[str, ...] | None:
     """Return the labels of one version, or None when the version is unknown."""
     labels = stages.get(version_id)
     return None if labels is None else tuple(labels)
+
+
+def labelled(stages: Stages) -> dict[str, list[str]]:
+    """Return ``{version: sorted labels}`` with the versions that carry no label left out."""
+    return {version_id: sorted(labels) for version_id, labels in stages.items() if labels}

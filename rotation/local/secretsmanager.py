@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from rotation.core.staging import AWSPENDING
+from rotation.core.staging import AWSPENDING, labelled
 
 # Local stand-ins accept any credentials; these keep boto3 from searching for real ones.
 STAND_IN_KEY = "testing"
@@ -61,8 +61,7 @@ def disable_rotation(client: Any, secret_id: str) -> None:
 
 def labels(client: Any, secret_id: str) -> dict[str, list[str]]:
     """Return ``VersionIdsToStages`` with versions that carry no label left out."""
-    stages = client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
-    return {version: sorted(tags) for version, tags in stages.items() if tags}
+    return labelled(client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {}))
 
 
 def value_at(client: Any, secret_id: str, stage: str) -> str:
